@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (each arrow is "may import"):
+//   orderpush (CLI) -> OrderPushServer -> Reactor, HTTP1, WebSocket, Auth, Storage
+//   HTTP1, WebSocket: pure protocol code, bytes in, values out, no sockets.
+//   Auth, WebSocket -> OpenSSLKit -> CSSL;  Storage -> CSQLite;  Reactor -> CLinux
+let package = Package(
+    name: "OrderPush",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "orderpush", targets: ["orderpush"]),
+        .library(name: "OrderPushServer", targets: ["OrderPushServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C interop: header-only system modules; nothing above the thin wrappers sees these.
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+        .systemLibrary(name: "CSSL", path: "Sources/CSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(name: "OpenSSLKit", dependencies: ["CSSL"]),
+        .target(name: "HTTP1"),
+        .target(name: "WebSocket", dependencies: ["OpenSSLKit"]),
+        .target(name: "Auth", dependencies: ["OpenSSLKit"]),
+        .target(name: "Storage", dependencies: ["CSQLite"]),
+        .target(name: "Reactor", dependencies: ["CLinux"]),
+        .target(name: "OrderPushServer", dependencies: [
+            "Reactor", "HTTP1", "WebSocket", "Auth", "Storage", "OpenSSLKit",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "orderpush", dependencies: [
+            "OrderPushServer", "Auth",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "OpenSSLKit"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "ServerTests", dependencies: ["OrderPushServer", "Reactor"]),
+        // Starts the real `orderpush` binary on ephemeral ports and talks to it over sockets.
+        .testTarget(name: "IntegrationTests", dependencies: ["orderpush", "OpenSSLKit", "WebSocket"]),
+    ]
+)
