@@ -1,0 +1,55 @@
+/// Every limit and timeout of the server, with the documented defaults (docs/CONFIGURATION
+/// in the README). The CLI fills this from flags and `ORDERPUSH_*` variables.
+public struct ServerConfig: Sendable {
+    public var host = "127.0.0.1"
+    public var port: UInt16 = 8080
+    public var databasePath = "data/orderpush.sqlite"
+    /// nil: `<database folder>/jwt-secret`, generated on first start.
+    public var jwtSecretPath: String?
+    public var webRoot = "web"
+    public var tlsCertificatePath: String?
+    public var tlsPrivateKeyPath: String?
+    public var tlsPort: UInt16 = 8443
+    public var servePlain = true
+
+    /// WebSocket ping interval; a connection that has not answered by the next ping is closed.
+    public var pingIntervalSeconds = 30
+    /// A request's headers (and body) must arrive within this time; also the keep-alive idle limit.
+    public var headerTimeoutSeconds = 10
+    /// How long a close handshake we started may take before the TCP connection is dropped.
+    public var closeTimeoutSeconds = 5
+    /// On SIGTERM, how long to wait for WebSocket clients to answer close 1001 and for writes to drain.
+    public var shutdownGraceSeconds = 5
+    public var retentionDays = 7
+
+    public var maxHeaderBytes = 16 * 1024
+    public var maxBodyBytes = 1024 * 1024
+    /// Largest inbound WebSocket message on /ws (1009 above it).
+    public var maxMessageBytes = 1024 * 1024
+    /// Largest inbound message on /ws/echo: Autobahn's 9.* cases send 16 MiB messages.
+    public var maxEchoMessageBytes = 64 * 1024 * 1024
+    /// Outbound bytes a connection may have queued before it is closed as a slow consumer (1013).
+    public var maxOutputBytes = 8 * 1024 * 1024
+    /// Echo replies legitimately queue a whole large message; its cap is sized for that.
+    public var maxEchoOutputBytes = 80 * 1024 * 1024
+    public var maxConnections = 19_000
+    public var pollLimit = 500
+    /// Largest number of writes committed in one transaction (group commit).
+    public var maxWriteBatch = 256
+
+    public var enableEcho = false
+    public var enableBench = false
+    /// Event loops (threads), each with its own SO_REUSEPORT listener. See docs/ARCHITECTURE.md.
+    public var loops = 1
+
+    public init() {}
+}
+
+extension ServerConfig {
+    /// `--jwt-secret-file`, or `jwt-secret` in the database's folder.
+    public var resolvedSecretPath: String {
+        if let jwtSecretPath { return jwtSecretPath }
+        let folder = databasePath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return (folder.isEmpty ? "." : folder) + "/jwt-secret"
+    }
+}

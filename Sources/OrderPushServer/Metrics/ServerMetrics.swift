@@ -1,0 +1,49 @@
+import Synchronization
+
+/// Counters for `/metrics`, shared by every loop thread: atomics for the hot counters,
+/// a mutex for the by-status request table (requests are far rarer than deliveries).
+public final class ServerMetrics: Sendable {
+    public let connectionsOpen = Atomic<Int>(0)
+    public let webSocketsOpen = Atomic<Int>(0)
+    public let adminSubscriptions = Atomic<Int>(0)
+    public let userSubscriptions = Atomic<Int>(0)
+    public let eventsAppended = Atomic<Int>(0)
+    public let messagesDelivered = Atomic<Int>(0)
+    public let slowConsumersClosed = Atomic<Int>(0)
+    public let connectionsRefused = Atomic<Int>(0)
+    private let requestsByStatus = Mutex<[Int: Int]>([:])
+
+    public init() {}
+
+    public func countRequest(status: Int) {
+        requestsByStatus.withLock { $0[status, default: 0] += 1 }
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    public func render() -> String {
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for (labels, value) in samples { out += "\(name)\(labels) \(value)\n" }
+        }
+        metric("orderpush_connections", "gauge", "Open TCP connections.",
+               [("", connectionsOpen.load(ordering: .relaxed))])
+        metric("orderpush_websockets", "gauge", "Open WebSocket connections.",
+               [("", webSocketsOpen.load(ordering: .relaxed))])
+        metric("orderpush_subscriptions", "gauge", "Channel subscriptions by channel kind.",
+               [("{kind=\"admin\"}", adminSubscriptions.load(ordering: .relaxed)),
+                ("{kind=\"user\"}", userSubscriptions.load(ordering: .relaxed))])
+        metric("orderpush_events_appended_total", "counter", "Events committed to the event log.",
+               [("", eventsAppended.load(ordering: .relaxed))])
+        metric("orderpush_messages_delivered_total", "counter", "WebSocket event messages queued to subscribers.",
+               [("", messagesDelivered.load(ordering: .relaxed))])
+        metric("orderpush_slow_consumers_closed_total", "counter", "Connections closed with 1013 because their output passed the cap.",
+               [("", slowConsumersClosed.load(ordering: .relaxed))])
+        metric("orderpush_connections_refused_total", "counter", "Connections refused at the connection limit.",
+               [("", connectionsRefused.load(ordering: .relaxed))])
+        let statuses = requestsByStatus.withLock { $0 }.sorted { $0.key < $1.key }
+        metric("orderpush_http_requests_total", "counter", "HTTP requests answered, by status.",
+               statuses.map { ("{status=\"\($0.key)\"}", $0.value) })
+        return out
+    }
+}

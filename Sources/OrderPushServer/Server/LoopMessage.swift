@@ -1,0 +1,7 @@
+/// What other threads tell a loop. Delivered through the loop's `Mailbox`.
+enum LoopMessage: Sendable {
+    /// Start the graceful shutdown: close 1001 to every WebSocket, finish answers, stop.
+    case shutdown
+    /// `--bench`: a text frame, already encoded, for every `/ws/broadcast` client.
+    case broadcast([UInt8])
+}

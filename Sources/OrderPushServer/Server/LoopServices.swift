@@ -1,0 +1,11 @@
+import HTTP1
+
+/// The product that runs on a loop (orders, auth, push channels) as seen by the core: the
+/// core routes to it and waits for its pending work at shutdown; it knows nothing else.
+protocol LoopServices: AnyObject {
+    /// Work started but not answered yet (a write waiting for its commit).
+    var hasPendingWork: Bool { get }
+    func handle(_ route: Route, _ request: HTTPRequest, on connection: Connection) -> RequestOutcome
+    func handlePushMessage(_ bytes: [UInt8], client: PushClient, on connection: Connection)
+    func sendError(code: String, message: String, channel: String?, client: PushClient, on connection: Connection)
+}

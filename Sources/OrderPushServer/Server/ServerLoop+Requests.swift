@@ -1,0 +1,76 @@
+import HTTP1
+import Reactor
+import WebSocket
+
+extension ServerLoop {
+    /// Routes one HTTP request. Runs on the loop thread.
+    func handleRequest(_ request: HTTPRequest, on connection: Connection) -> RequestOutcome {
+        guard let route = Route.match(path: request.path, echoEnabled: config.enableEcho, benchEnabled: config.enableBench) else {
+            return .respond(.error(.notFound, code: "not_found", message: "no route for \(request.path)"))
+        }
+        guard route.allowedMethods.contains(request.method) else {
+            var response = HTTPResponse.error(.methodNotAllowed, code: "method_not_allowed",
+                                              message: "\(request.method) is not allowed on \(request.path)")
+            response.headers.add("Allow", route.allowedMethods.joined(separator: ", "))
+            return .respond(response)
+        }
+        switch route {
+        case .healthz:
+            return .respond(.json(.ok, Array(#"{"status":"ok"}"#.utf8)))
+        case .page(let file):
+            return .respond(staticFiles.response(for: file, method: request.method))
+        case .echo:
+            return upgrade(request, to: .echo, maxMessageBytes: config.maxEchoMessageBytes,
+                           maxOutputBytes: config.maxEchoOutputBytes)
+        case .broadcast:
+            return upgrade(request, to: .broadcast, maxMessageBytes: config.maxMessageBytes,
+                           maxOutputBytes: config.maxOutputBytes)
+        case .publish:
+            var validator = UTF8Validator()
+            let valid = request.body.withUnsafeBytes { validator.feed($0) } && validator.isComplete
+            guard valid else {
+                return .respond(.error(.badRequest, code: "bad_request", message: "the body must be UTF-8 text"))
+            }
+            group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: request.body)))
+            return .respond(.json(.accepted, Array(#"{"published":true}"#.utf8)))
+        case .metrics, .push, .orders, .ordersManage, .order, .orderTracking:
+            guard let services else {
+                return .respond(.error(.serviceUnavailable, code: "unavailable", message: "the order service is not running"))
+            }
+            return services.handle(route, request, on: connection)
+        }
+    }
+
+    /// Validates the handshake and builds the upgrade outcome for an endpoint.
+    func upgrade(_ request: HTTPRequest, to endpoint: WebSocketSession.Endpoint,
+                 maxMessageBytes: Int, maxOutputBytes: Int) -> RequestOutcome {
+        switch WebSocketUpgrade.validate(request) {
+        case .failure(let error):
+            return .respond(error.response)
+        case .success(let response):
+            let session = WebSocketSession(endpoint: endpoint, maxMessageBytes: maxMessageBytes,
+                                           maxOutputBytes: maxOutputBytes, nowMs: MonotonicClock.nowMilliseconds())
+            return .upgrade(response, session)
+        }
+    }
+
+    /// A complete text or binary message from a WebSocket client.
+    func handleMessage(_ message: WebSocketInbound, on connection: Connection) {
+        guard let endpoint = connection.webSocket?.endpoint else { return }
+        switch (endpoint, message) {
+        case (.echo, .text(let bytes)):
+            connection.sendFrame(FrameEncoder.frame(opcode: .text, payload: bytes))
+        case (.echo, .binary(let bytes)):
+            connection.sendFrame(FrameEncoder.frame(opcode: .binary, payload: bytes))
+        case (.broadcast, .text(let bytes)):
+            group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: bytes)))
+        case (.push(let client), .text(let bytes)):
+            services?.handlePushMessage(bytes, client: client, on: connection)
+        case (.push(let client), .binary):
+            services?.sendError(code: "bad_request", message: "messages are JSON in text frames", channel: nil,
+                                client: client, on: connection)
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Glibc
+import Logging
+import OrderPushServer
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve HTTP and WebSocket (the default command).",
+        discussion: "Every option can also be set as ORDERPUSH_<NAME> (e.g. ORDERPUSH_PORT=9000); a flag wins.")
+
+    @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
+    @Option(help: "Port for HTTP and WebSocket; 0 picks a free one (default 8080).") var port: UInt16?
+    @Option(help: "SQLite database file (default data/orderpush.sqlite).") var db: String?
+    @Option(name: .customLong("jwt-secret-file"), help: "HMAC key file for tokens (default: jwt-secret next to the database, created on first start).") var jwtSecretFile: String?
+    @Option(help: "Folder of the web pages (default web).") var web: String?
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serves HTTPS/WSS.") var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.") var tlsKey: String?
+    @Option(name: .customLong("tls-port"), help: "Port for HTTPS/WSS (default 8443).") var tlsPort: UInt16?
+    @Flag(name: .customLong("no-plain"), help: "With TLS: do not serve plain HTTP.") var noPlain = false
+    @Option(name: .customLong("ping-interval"), help: "Seconds between WebSocket pings (default 30).") var pingInterval: Int?
+    @Option(name: .customLong("header-timeout"), help: "Seconds a request's headers may take (default 10).") var headerTimeout: Int?
+    @Option(name: .customLong("retention-days"), help: "Days of events kept for resume (default 7).") var retentionDays: Int?
+    @Option(help: "Event-loop threads (default 1; see docs/ARCHITECTURE.md).") var loops: Int?
+    @Option(name: .customLong("max-connections"), help: "Open connections at most (default 19000).") var maxConnections: Int?
+    @Flag(help: "Add /ws/echo, an unauthenticated echo endpoint (conformance suites, benchmarks).") var echo = false
+    @Flag(help: "Add /ws/broadcast and POST /publish, unauthenticated (benchmarks).") var bench = false
+
+    func run() throws {
+        var config = ServerConfig()
+        config.host = host ?? Environment.value(for: "host") ?? config.host
+        config.port = try port ?? parse(Environment.value(for: "port"), "port") ?? config.port
+        config.databasePath = db ?? Environment.value(for: "db") ?? config.databasePath
+        config.jwtSecretPath = jwtSecretFile ?? Environment.value(for: "jwt-secret-file")
+        config.webRoot = web ?? Environment.value(for: "web") ?? config.webRoot
+        config.tlsCertificatePath = tlsCert ?? Environment.value(for: "tls-cert")
+        config.tlsPrivateKeyPath = tlsKey ?? Environment.value(for: "tls-key")
+        config.tlsPort = try tlsPort ?? parse(Environment.value(for: "tls-port"), "tls-port") ?? config.tlsPort
+        config.servePlain = !(noPlain || Environment.flag("no-plain"))
+        config.pingIntervalSeconds = try pingInterval ?? parse(Environment.value(for: "ping-interval"), "ping-interval") ?? config.pingIntervalSeconds
+        config.headerTimeoutSeconds = try headerTimeout ?? parse(Environment.value(for: "header-timeout"), "header-timeout") ?? config.headerTimeoutSeconds
+        config.retentionDays = try retentionDays ?? parse(Environment.value(for: "retention-days"), "retention-days") ?? config.retentionDays
+        config.loops = try loops ?? parse(Environment.value(for: "loops"), "loops") ?? config.loops
+        config.maxConnections = try maxConnections ?? parse(Environment.value(for: "max-connections"), "max-connections") ?? config.maxConnections
+        config.enableEcho = echo || Environment.flag("echo")
+        config.enableBench = bench || Environment.flag("bench")
+
+        guard config.pingIntervalSeconds > 0, config.headerTimeoutSeconds > 0, config.retentionDays > 0,
+              config.loops > 0, config.loops <= 64, config.maxConnections > 0 else {
+            throw ValidationError("--ping-interval, --header-timeout, --retention-days, --max-connections must be positive; --loops 1...64")
+        }
+        guard (config.tlsCertificatePath == nil) == (config.tlsPrivateKeyPath == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "orderpush")
+        let server = OrderPushServer(config: config, logger: logger)
+        do {
+            try server.bind()
+        } catch {
+            throw ValidationError("cannot listen on \(config.host):\(config.port): \(error)")
+        }
+        try server.run {
+            let shownHost = config.host.contains(":") ? "[\(config.host)]" : config.host
+            print("orderpush listening on http://\(shownHost):\(server.boundPort)")
+            if config.enableEcho { print("echo endpoint: ws://\(shownHost):\(server.boundPort)/ws/echo") }
+            if config.enableBench {
+                print("bench endpoints: ws://\(shownHost):\(server.boundPort)/ws/broadcast and POST /publish (unauthenticated)")
+            }
+            fflush(stdout)
+        }
+    }
+
+    private func parse<T: LosslessStringConvertible>(_ text: String?, _ name: String) throws -> T? {
+        guard let text else { return nil }
+        guard let value = T(text) else { throw ValidationError("ORDERPUSH_\(name.uppercased()) is not a valid value: \(text)") }
+        return value
+    }
+}
