@@ -22,6 +22,14 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("retention-days"), help: "Days of events kept for resume (default 7).") var retentionDays: Int?
     @Option(help: "Event-loop threads (default 1; see docs/ARCHITECTURE.md).") var loops: Int?
     @Option(name: .customLong("max-connections"), help: "Open connections at most (default 19000).") var maxConnections: Int?
+    @Option(name: .customLong("close-timeout"), help: "Seconds a close handshake we start may take (default 5).") var closeTimeout: Int?
+    @Option(name: .customLong("shutdown-grace"), help: "Seconds to drain on SIGTERM before dropping connections (default 5).") var shutdownGrace: Int?
+    @Option(name: .customLong("max-header-bytes"), help: "Request line + headers at most, else 431 (default 16384).") var maxHeaderBytes: Int?
+    @Option(name: .customLong("max-body-bytes"), help: "Request body at most, else 413 (default 1048576).") var maxBodyBytes: Int?
+    @Option(name: .customLong("max-message-bytes"), help: "Inbound WebSocket message at most on /ws, else close 1009 (default 1048576).") var maxMessageBytes: Int?
+    @Option(name: .customLong("echo-max-message-bytes"), help: "Inbound message at most on /ws/echo (default 67108864; Autobahn sends 16 MiB).") var echoMaxMessageBytes: Int?
+    @Option(name: .customLong("max-output-bytes"), help: "Queued outbound bytes per connection before close 1013 (default 8388608).") var maxOutputBytes: Int?
+    @Option(name: .customLong("poll-limit"), help: "Events per polling answer at most (default 500).") var pollLimit: Int?
     @Flag(help: "Add /ws/echo, an unauthenticated echo endpoint (conformance suites, benchmarks).") var echo = false
     @Flag(help: "Add /ws/broadcast and POST /publish, unauthenticated (benchmarks).") var bench = false
 
@@ -41,12 +49,25 @@ struct Serve: ParsableCommand {
         config.retentionDays = try retentionDays ?? parse(Environment.value(for: "retention-days"), "retention-days") ?? config.retentionDays
         config.loops = try loops ?? parse(Environment.value(for: "loops"), "loops") ?? config.loops
         config.maxConnections = try maxConnections ?? parse(Environment.value(for: "max-connections"), "max-connections") ?? config.maxConnections
+        config.closeTimeoutSeconds = try closeTimeout ?? parse(Environment.value(for: "close-timeout"), "close-timeout") ?? config.closeTimeoutSeconds
+        config.shutdownGraceSeconds = try shutdownGrace ?? parse(Environment.value(for: "shutdown-grace"), "shutdown-grace") ?? config.shutdownGraceSeconds
+        config.maxHeaderBytes = try maxHeaderBytes ?? parse(Environment.value(for: "max-header-bytes"), "max-header-bytes") ?? config.maxHeaderBytes
+        config.maxBodyBytes = try maxBodyBytes ?? parse(Environment.value(for: "max-body-bytes"), "max-body-bytes") ?? config.maxBodyBytes
+        config.maxMessageBytes = try maxMessageBytes ?? parse(Environment.value(for: "max-message-bytes"), "max-message-bytes") ?? config.maxMessageBytes
+        config.maxEchoMessageBytes = try echoMaxMessageBytes ?? parse(Environment.value(for: "echo-max-message-bytes"), "echo-max-message-bytes") ?? config.maxEchoMessageBytes
+        config.maxOutputBytes = try maxOutputBytes ?? parse(Environment.value(for: "max-output-bytes"), "max-output-bytes") ?? config.maxOutputBytes
+        config.pollLimit = try pollLimit ?? parse(Environment.value(for: "poll-limit"), "poll-limit") ?? config.pollLimit
+        // An echo reply queues a whole message, so its output cap follows its message limit.
+        config.maxEchoOutputBytes = max(config.maxOutputBytes, config.maxEchoMessageBytes + config.maxEchoMessageBytes / 4)
         config.enableEcho = echo || Environment.flag("echo")
         config.enableBench = bench || Environment.flag("bench")
 
         guard config.pingIntervalSeconds > 0, config.headerTimeoutSeconds > 0, config.retentionDays > 0,
-              config.loops > 0, config.loops <= 64, config.maxConnections > 0 else {
-            throw ValidationError("--ping-interval, --header-timeout, --retention-days, --max-connections must be positive; --loops 1...64")
+              config.loops > 0, config.loops <= 64, config.maxConnections > 0, config.closeTimeoutSeconds > 0,
+              config.shutdownGraceSeconds >= 0, config.maxHeaderBytes >= 1024, config.maxBodyBytes >= 0,
+              config.maxMessageBytes >= 125, config.maxEchoMessageBytes >= 125, config.maxOutputBytes >= 65536,
+              config.pollLimit > 0 else {
+            throw ValidationError("timeouts, limits and counts must be positive (--max-header-bytes >= 1024, --max-output-bytes >= 65536, --loops 1...64)")
         }
         guard (config.tlsCertificatePath == nil) == (config.tlsPrivateKeyPath == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")

@@ -1,0 +1,107 @@
+import Foundation
+
+/// The real `orderpush` binary, started on an ephemeral port with its own temp data folder.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let port: UInt16
+    let dataDir: URL
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+    /// Everything the server printed to stdout up to the listening line.
+    let startupLines: [String]
+
+    /// The binary SwiftPM built next to this test bundle.
+    static var binaryPath: String {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var dir = exe.deletingLastPathComponent()
+        // The test binary may sit inside an .xctest bundle folder.
+        while dir.path.contains(".xctest") { dir = dir.deletingLastPathComponent() }
+        return dir.appendingPathComponent("orderpush").path
+    }
+
+    static var repoRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    init(arguments: [String] = [], dataDir existing: URL? = nil, environment: [String: String] = [:]) throws {
+        dataDir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("orderpush-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+        process.arguments = ["serve", "--port", "0", "--db", dataDir.appendingPathComponent("orderpush.sqlite").path,
+                             "--web", Self.repoRoot.appendingPathComponent("web").path] + arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        try process.run()
+
+        // Read stdout until the listening line shows the port.
+        var lines: [String] = []
+        var buffer = Data()
+        var found: UInt16?
+        let handle = stdoutPipe.fileHandleForReading
+        while found == nil {
+            let chunk = handle.availableData   // blocks; EOF (empty) if the server died
+            if chunk.isEmpty { break }
+            buffer.append(chunk)
+            while let nl = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...nl)
+                lines.append(line)
+                if let r = line.range(of: "listening on http://"), let colon = line[r.upperBound...].lastIndex(of: ":") {
+                    found = UInt16(line[line.index(after: colon)...].prefix { $0.isNumber })
+                }
+            }
+        }
+        // Lines printed right after the listening line (start-up links) come in the same write.
+        while let nl = buffer.firstIndex(of: 0x0A) {
+            lines.append(String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self))
+            buffer.removeSubrange(buffer.startIndex...nl)
+        }
+        startupLines = lines
+        guard let port = found else {
+            process.terminate()
+            let err = String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw TestFailure("server did not start: \(lines) \(err)")
+        }
+        self.port = port
+        // Keep draining the pipes so the server never blocks on a full pipe.
+        handle.readabilityHandler = { h in _ = h.availableData }
+        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            if !d.isEmpty { self?.appendStderr(d) }
+        }
+    }
+
+    private let stderrLock = NSLock()
+    private var stderrData = Data()
+    private func appendStderr(_ d: Data) { stderrLock.lock(); stderrData.append(d); stderrLock.unlock() }
+    var stderrText: String { stderrLock.lock(); defer { stderrLock.unlock() }; return String(decoding: stderrData, as: UTF8.self) }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits for exit; returns the exit status, or nil on timeout.
+    func waitForExit(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func stop() {
+        if process.isRunning {
+            signal(SIGKILL)
+            _ = waitForExit(timeout: 5)
+        }
+        stdoutPipe.fileHandleForReading.readabilityHandler = nil
+        stderrPipe.fileHandleForReading.readabilityHandler = nil
+    }
+
+    deinit { stop() }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
