@@ -1,0 +1,84 @@
+/// A response to serialize onto the connection.
+public struct HTTPResponse: Sendable {
+    public var status: HTTPStatus
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: HTTPStatus, headers: HTTPHeaders = .init(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// Status line + headers (+ Content-Length unless status is 1xx/204/304 or already set,
+    /// + `Connection: close` when `!keepAlive`) + body. `headOnly` omits the body (HEAD) but
+    /// keeps Content-Length. When `keepAlive` is true and `requestVersion` is HTTP/1.0,
+    /// `Connection: keep-alive` is added, since a 1.0 client closes otherwise.
+    ///
+    /// Control characters in header names and values (CR and LF above all) are replaced by
+    /// spaces, so no value that reaches a header can split the response.
+    public func serialize(keepAlive: Bool, headOnly: Bool = false, requestVersion: HTTPVersion = .http11) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + headers.count * 32 + (headOnly ? 0 : body.count))
+        out.append(contentsOf: "HTTP/1.1 \(status.code) \(status.reason)\r\n".utf8)
+        for (name, value) in headers {
+            appendField(name, value, to: &out)
+        }
+        if status.allowsContent && !headers.contains("Content-Length") {
+            appendField("Content-Length", String(body.count), to: &out)
+        }
+        if !keepAlive {
+            if !headers.containsToken("close", in: "Connection") {
+                appendField("Connection", "close", to: &out)
+            }
+        } else if requestVersion == .http10 && !headers.containsToken("keep-alive", in: "Connection") {
+            appendField("Connection", "keep-alive", to: &out)
+        }
+        out.append(contentsOf: [ASCII.cr, ASCII.lf])
+        if !headOnly && status.allowsContent {
+            out.append(contentsOf: body)
+        }
+        return out
+    }
+
+    private func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
+        for b in name.utf8 { out.append(b < 0x20 || b == 0x7F ? ASCII.space : b) }
+        out.append(contentsOf: [ASCII.colon, ASCII.space])
+        for b in value.utf8 { out.append(ASCII.isForbiddenInFieldValue(b) ? ASCII.space : b) }
+        out.append(contentsOf: [ASCII.cr, ASCII.lf])
+    }
+
+    /// A response with `Content-Type: application/json` and `body`.
+    public static func json(_ status: HTTPStatus, _ body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
+    }
+
+    /// `{"error":{"code":"...","message":"..."}}` with correct JSON string escaping.
+    public static func error(_ status: HTTPStatus, code: String, message: String) -> HTTPResponse {
+        var body: [UInt8] = []
+        body.append(contentsOf: #"{"error":{"code":"#.utf8)
+        JSONString.escape(code, into: &body)
+        body.append(contentsOf: #","message":"#.utf8)
+        JSONString.escape(message, into: &body)
+        body.append(contentsOf: "}}".utf8)
+        return json(status, body)
+    }
+
+    /// The error response for a parse failure; the code is derived from the status
+    /// (`bad_request`, `content_too_large`, `headers_too_large`, ...).
+    public static func error(_ parseError: HTTPParseError) -> HTTPResponse {
+        error(parseError.status, code: errorCode(for: parseError.status), message: parseError.message)
+    }
+
+    static func errorCode(for status: HTTPStatus) -> String {
+        switch status.code {
+        case 400: return "bad_request"
+        case 413: return "content_too_large"
+        case 414: return "uri_too_long"
+        case 431: return "headers_too_large"
+        case 501: return "not_implemented"
+        case 505: return "http_version_not_supported"
+        default: return "http_\(status.code)"
+        }
+    }
+}
