@@ -15,4 +15,6 @@ static inline uint64_t cssl_ctx_harden(SSL_CTX *c) {
 static inline int cssl_ctx_set_min_proto(SSL_CTX *c, int v) { return (int)SSL_CTX_set_min_proto_version(c, v); }
 static inline long cssl_ctx_set_mode(SSL_CTX *c, long m) { return SSL_CTX_set_mode(c, m); }
 static inline void cssl_free(void *p) { OPENSSL_free(p); }
+static inline int cssl_ctx_set_max_proto(SSL_CTX *c, int v) { return (int)SSL_CTX_set_max_proto_version(c, v); }
+static inline int cssl_set_tlsext_host_name(SSL *s, const char *name) { return (int)SSL_set_tlsext_host_name(s, name); }
 #endif
