@@ -10,7 +10,7 @@ public final class LoopThread: Sendable {
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
-    public init(name: String, _ body: @escaping @Sendable () -> Void) throws(SystemError) {
+    public init(_ body: @escaping @Sendable () -> Void) throws(SystemError) {
         let entry = Unmanaged.passRetained(Entry(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
@@ -23,7 +23,6 @@ public final class LoopThread: Sendable {
             throw SystemError("pthread_create", errno: rc)
         }
         handle = thread
-        _ = pthread_setname_np(thread, String(name.prefix(15)))
     }
 
     public func join() {

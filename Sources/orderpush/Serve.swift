@@ -92,7 +92,7 @@ struct Serve: ParsableCommand {
             if config.enableBench {
                 print("bench endpoints: ws://\(shownHost):\(server.boundPort)/ws/broadcast and POST /publish (unauthenticated)")
             }
-            fflush(stdout)
+            fflush(nil)   // all streams: stdout may be a pipe to a supervisor
         }
     }
 

@@ -45,7 +45,7 @@ public final class OrderPushServer {
         var threads: [LoopThread] = []
         for index in 1..<max(1, loopCount) {
             let fds = listenerFds[index]
-            threads.append(try LoopThread(name: "orderpush-loop\(index)") {
+            threads.append(try LoopThread {
                 do {
                     let loop = try ServerLoop(index: index, config: config, metrics: metrics, logger: logger,
                                               mailbox: group.mailboxes[index], group: group)

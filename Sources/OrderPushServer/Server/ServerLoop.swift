@@ -95,7 +95,7 @@ final class ServerLoop {
         if Int(connection.fd) < connections.count, connections[Int(connection.fd)] === connection {
             connections[Int(connection.fd)] = nil
             connectionCount -= 1
-            metrics.connectionsOpen.sub(1, ordering: .relaxed)
+            metrics.connectionsOpen.subtract(1, ordering: .relaxed)
         }
     }
 
@@ -105,7 +105,7 @@ final class ServerLoop {
     }
 
     func webSocketClosed(_ connection: Connection) {
-        metrics.webSocketsOpen.sub(1, ordering: .relaxed)
+        metrics.webSocketsOpen.subtract(1, ordering: .relaxed)
         guard let endpoint = connection.webSocket?.endpoint else { return }
         switch endpoint {
         case .broadcast:
@@ -121,7 +121,11 @@ final class ServerLoop {
         guard let i = client.channels.firstIndex(of: channel) else { return }
         client.channels.remove(at: i)
         registry.remove(connection, from: channel)
-        (channel == "admin" ? metrics.adminSubscriptions : metrics.userSubscriptions).sub(1, ordering: .relaxed)
+        if channel == "admin" {
+            metrics.adminSubscriptions.subtract(1, ordering: .relaxed)
+        } else {
+            metrics.userSubscriptions.subtract(1, ordering: .relaxed)
+        }
     }
 
     // MARK: - Output
