@@ -330,7 +330,7 @@ public struct HTTPRequestParser {
     /// only once they are the larger half of a sizeable buffer, so the copy is amortised.
     private mutating func compact() {
         if readIndex == buffer.count {
-            if buffer.capacity > 64 * 1024 {
+            if buffer.capacity > 256 * 1024 {
                 buffer = []  // do not keep a large body's memory for an idle connection
             } else {
                 buffer.removeAll(keepingCapacity: true)

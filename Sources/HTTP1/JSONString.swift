@@ -1,5 +1,7 @@
 /// JSON string literals (RFC 8259 §7) written straight into a byte buffer.
 public enum JSONString {
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// Appends `s` as a quoted JSON string: `"` and `\` are escaped, control characters
     /// use the short escapes (`\n`, `\t`, ...) or `\u00XX`, and everything else, non-ASCII
     /// included, is copied as UTF-8.
@@ -15,9 +17,8 @@ public enum JSONString {
             case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
             case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
             case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
                 out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        hex[Int(b >> 4)], hex[Int(b & 0x0F)]])
+                                        hexDigits[Int(b >> 4)], hexDigits[Int(b & 0x0F)]])
             default:
                 out.append(b)
             }

@@ -75,7 +75,7 @@ struct RequestHead {
     /// `field-name ":" OWS field-value OWS` (RFC 9112 §5). Line folding is refused
     /// (§5.2 allows that) and no whitespace may precede the colon (§5.1 requires 400).
     static func parseFieldLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> (String, String) {
-        if let first = line.first, ASCII.isWhitespace(first) {
+        if let first = line.first, ASCII.isWhitespace(first) {  // checked first for a clearer message
             throw .badRequest("obsolete line folding")
         }
         guard let colon = line.firstIndex(of: ASCII.colon) else {

@@ -7,7 +7,7 @@
 ///
 /// After `.violation` or `.close` the reader is stopped: it drops further input and
 /// `next()` returns nil forever.
-public struct WebSocketReader {
+public struct WebSocketReader: Sendable {
     private enum Phase {
         case header
         case payload
@@ -79,7 +79,7 @@ public struct WebSocketReader {
             rest = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
         }
         if !rest.isEmpty {
-            buffer.append(contentsOf: rest.assumingMemoryBound(to: UInt8.self))
+            buffer.append(contentsOf: rest)
         }
     }
 
@@ -248,7 +248,7 @@ public struct WebSocketReader {
 
     private static func appendUnmasked(_ part: UnsafeRawBufferPointer, to target: inout [UInt8], key: UInt32, phase: Int) {
         let start = target.count
-        target.append(contentsOf: part.assumingMemoryBound(to: UInt8.self))
+        target.append(contentsOf: part)
         target.withUnsafeMutableBytes { Masking.unmask(UnsafeMutableRawBufferPointer(rebasing: $0[start...]), key: key, phase: phase) }
     }
 

@@ -12,7 +12,8 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
     func file(_ name: String, contents: [UInt8]) -> String {
         let file = path + "/" + name
-        FileManager.default.createFile(atPath: file, contents: Data(contents))
+        let created = FileManager.default.createFile(atPath: file, contents: Data(contents))
+        precondition(created, "could not create test file \(file)")
         return file
     }
 }

@@ -271,6 +271,26 @@ struct TLSSessionTests {
         #expect(recv(sockets.client, &peek, 8, Int32(MSG_DONTWAIT)) == -1)  // nothing was sent
     }
 
+    @Test("certs/make-dev-cert.sh output serves TLS to a client trusting only its CA", arguments: ["localhost", "127.0.0.1", "::1"])
+    func devCertificateScript(name: String) throws {
+        let dir = try TemporaryDirectory()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../certs/make-dev-cert.sh").standardizedFileURL.path
+        try TestCertificates.run("/bin/bash", [script, "--out", dir.path])
+        var info = stat()
+        #expect(stat(dir.path + "/key.pem", &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(stat(dir.path + "/ca-key.pem", &info) == 0 && info.st_mode & 0o777 == 0o600)
+
+        let sockets = try SocketPair()
+        let server = try TLSSession(context: TLSContext(certificateChainPath: dir.path + "/cert.pem", privateKeyPath: dir.path + "/key.pem"),
+                                    fd: sockets.server)
+        let client = try TLSSession(clientContext: TLSContext(clientTrustingCertificatesAt: dir.path + "/ca.pem"),
+                                    fd: sockets.client, serverName: name)
+        let (s, c) = handshake(server, client)
+        #expect(s == .bytes(0))
+        #expect(c == .bytes(0))
+    }
+
     @Test("context errors name the file and OpenSSL's reason")
     func contextErrors() throws {
         let certs = try TestCertificates()
