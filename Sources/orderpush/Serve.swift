@@ -98,7 +98,7 @@ struct Serve: ParsableCommand {
 
     private func parse<T: LosslessStringConvertible>(_ text: String?, _ name: String) throws -> T? {
         guard let text else { return nil }
-        guard let value = T(text) else { throw ValidationError("ORDERPUSH_\(name.uppercased()) is not a valid value: \(text)") }
+        guard let value = T(text) else { throw ValidationError("ORDERPUSH_\(name.uppercased().replacingOccurrences(of: "-", with: "_")) is not a valid value: \(text)") }
         return value
     }
 }
