@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Reactor", dependencies: ["CLinux"]),
         .target(name: "OrderPushServer", dependencies: [
-            "Reactor", "HTTP1", "WebSocket", "Auth", "Storage", "OpenSSLKit",
+            "Reactor", "HTTP1", "WebSocket", "Auth", "Orders", "Storage", "OpenSSLKit",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "orderpush", dependencies: [

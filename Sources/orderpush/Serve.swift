@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Logging
+import Auth
 import OrderPushServer
 
 struct Serve: ParsableCommand {
@@ -85,12 +86,24 @@ struct Serve: ParsableCommand {
         } catch {
             throw ValidationError("cannot listen on \(config.host):\(config.port): \(error)")
         }
-        try server.run {
+        try server.run { info in
             let shownHost = config.host.contains(":") ? "[\(config.host)]" : config.host
             print("orderpush listening on http://\(shownHost):\(server.boundPort)")
             if config.enableEcho { print("echo endpoint: ws://\(shownHost):\(server.boundPort)/ws/echo") }
             if config.enableBench {
                 print("bench endpoints: ws://\(shownHost):\(server.boundPort)/ws/broadcast and POST /publish (unauthenticated)")
+            }
+            // The one place a token is printed: minted here for the person starting the server.
+            let now = Int64(time(nil))
+            let base = "http://\(shownHost):\(server.boundPort)"
+            let admin = info.signer.sign(sub: "admin", role: .admin, expiresAt: now + 86_400, issuedAt: now)
+            let demo = info.signer.sign(sub: "demo", role: .user, expiresAt: now + 86_400, issuedAt: now)
+            print("admin dashboard (24 h link): \(base)/admin?token=\(admin)")
+            print("demo customer   (24 h link): \(base)/track?token=\(demo)")
+            if info.head == 0 {
+                print("the database is empty: create an order as the demo customer with")
+                print("  curl -X POST \(base)/api/orders -H 'Authorization: Bearer \(demo)' -H 'Content-Type: application/json' \\")
+                print(#"       -d '{"items":[{"productId":"p1","name":"Tea","quantity":2,"price":120.0}],"paymentMethod":"cod"}'"#)
             }
             fflush(nil)   // all streams: stdout may be a pipe to a supervisor
         }

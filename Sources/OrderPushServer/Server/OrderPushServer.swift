@@ -1,6 +1,8 @@
+import Auth
 import Glibc
 import Logging
 import Reactor
+import Storage
 
 /// The whole server: binds its listeners, runs one event loop per configured thread (loop 0
 /// on the calling thread, which also watches SIGTERM/SIGINT), and returns after a graceful
@@ -31,9 +33,19 @@ public final class OrderPushServer {
         boundPort = port
     }
 
+    /// What the start-up lines tell the person who started the server.
+    public struct StartupInfo: Sendable {
+        public let secretPath: String
+        public let secretCreated: Bool
+        public let epoch: String
+        public let head: Int64
+        /// Signs start-up links with the server's own secret.
+        public let signer: JWTSigner
+    }
+
     /// Runs until SIGTERM/SIGINT, then shuts down gracefully and returns.
     /// - Parameter onReady: called once the loops are about to run (start-up lines go here).
-    public func run(onReady: () -> Void = {}) throws {
+    public func run(onReady: (StartupInfo) -> Void = { _ in }) throws {
         SignalWatcher.ignoreSIGPIPE()
         // Block the signals before any thread starts, so only the signalfd sees them.
         let signals = try SignalWatcher(signals: [SIGTERM, SIGINT])
@@ -42,6 +54,28 @@ public final class OrderPushServer {
         let group = try LoopGroup(count: loopCount)
         let config = self.config, metrics = self.metrics, logger = self.logger
 
+        // The database: created and migrated here, so a bad path fails before serving.
+        let databasePath = config.databasePath
+        let (epoch, head) = try {
+            let store = try SQLiteOrderStore(path: databasePath)
+            return (store.epoch, try store.head())
+        }()
+        let secret = try SecretFile.loadOrCreate(path: config.resolvedSecretPath)
+        if secret.created { logger.info("generated a signing secret at \(config.resolvedSecretPath) (mode 0600)") }
+        if secret.key.count < SecretFile.recommendedMinimumLength {
+            logger.warning("the signing secret is shorter than \(SecretFile.recommendedMinimumLength) bytes")
+        }
+        let verifier = JWTVerifier(secret: secret.key)
+        let writer = try StorageWriter(openStore: { try SQLiteOrderStore(path: databasePath) }, group: group,
+                                       broker: LocalEventBroker(group: group), metrics: metrics,
+                                       maxBatch: config.maxWriteBatch,
+                                       retentionMs: Int64(config.retentionDays) * 86_400_000, logger: logger)
+        defer { writer.stopAndJoin() }
+        let attachServices: @Sendable (ServerLoop) throws -> Void = { loop in
+            let readStore = try SQLiteOrderStore(path: databasePath, readOnly: true)
+            loop.services = try OrderService(loop: loop, store: readStore, verifier: verifier, writer: writer)
+        }
+
         var threads: [LoopThread] = []
         for index in 1..<max(1, loopCount) {
             let fds = listenerFds[index]
@@ -49,6 +83,7 @@ public final class OrderPushServer {
                 do {
                     let loop = try ServerLoop(index: index, config: config, metrics: metrics, logger: logger,
                                               mailbox: group.mailboxes[index], group: group)
+                    try attachServices(loop)
                     for fd in fds { try loop.addListener(fd: fd) }
                     loop.run()
                 } catch {
@@ -60,12 +95,14 @@ public final class OrderPushServer {
 
         let main = try ServerLoop(index: 0, config: config, metrics: metrics, logger: logger,
                                   mailbox: group.mailboxes[0], group: group)
+        try attachServices(main)
         for fd in listenerFds[0] { try main.addListener(fd: fd) }
         try main.eventLoop.register(signals.fd, interest: .readable, handler: SignalHandler(watcher: signals) { signal in
             logger.info("received signal \(signal): closing WebSockets with 1001 and draining")
             group.postToAll(.shutdown)
         })
-        onReady()
+        onReady(StartupInfo(secretPath: config.resolvedSecretPath, secretCreated: secret.created, epoch: epoch, head: head,
+                            signer: JWTSigner(secret: secret.key)))
         main.run()
         for thread in threads { thread.join() }
         logger.info("stopped cleanly")

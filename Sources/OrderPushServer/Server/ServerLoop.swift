@@ -161,7 +161,9 @@ final class ServerLoop {
 
     // MARK: - Mailbox
 
-    fileprivate func drainMailbox() {
+    /// Also called before a subscription reads its replay, so it starts from the newest
+    /// events this loop has been told about.
+    func drainMailbox() {
         mailbox.wakeup.drain()
         for message in mailbox.takeAll() {
             switch message {
@@ -169,6 +171,11 @@ final class ServerLoop {
                 beginShutdown()
             case .broadcast(let frame):
                 for connection in broadcastClients.values { connection.sendFrame(frame) }
+                metrics.messagesDelivered.add(broadcastClients.count, ordering: .relaxed)
+            case .events(let events):
+                services?.deliver(events)
+            case .writeResults(let completions):
+                services?.complete(completions)
             }
         }
     }
