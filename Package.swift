@@ -4,7 +4,8 @@ import PackageDescription
 // Layering (each arrow is "may import"):
 //   orderpush (CLI) -> OrderPushServer -> Reactor, HTTP1, WebSocket, Auth, Storage
 //   HTTP1, WebSocket: pure protocol code, bytes in, values out, no sockets.
-//   Auth, WebSocket -> OpenSSLKit -> CSSL;  Storage -> CSQLite;  Reactor -> CLinux
+//   Auth, WebSocket -> OpenSSLKit -> CSSL;  Storage -> CSQLite, Orders;  Reactor -> CLinux
+//   Orders: pure order model, input validation and JSON (standard library only).
 let package = Package(
     name: "OrderPush",
     platforms: [.macOS(.v15)],
@@ -28,7 +29,8 @@ let package = Package(
         .target(name: "HTTP1"),
         .target(name: "WebSocket", dependencies: ["OpenSSLKit"]),
         .target(name: "Auth", dependencies: ["OpenSSLKit"]),
-        .target(name: "Storage", dependencies: ["CSQLite"]),
+        .target(name: "Orders"),
+        .target(name: "Storage", dependencies: ["CSQLite", "Orders"]),
         .target(name: "Reactor", dependencies: ["CLinux"]),
         .target(name: "OrderPushServer", dependencies: [
             "Reactor", "HTTP1", "WebSocket", "Auth", "Orders", "Storage", "OpenSSLKit",
@@ -43,7 +45,8 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "OpenSSLKit"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "OrdersTests", dependencies: ["Orders"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Orders"]),
         .testTarget(name: "ServerTests", dependencies: ["OrderPushServer", "Reactor"]),
         // Starts the real `orderpush` binary on ephemeral ports and talks to it over sockets.
         .testTarget(name: "IntegrationTests", dependencies: ["orderpush", "OpenSSLKit", "WebSocket"]),

@@ -1,0 +1,71 @@
+import Orders
+
+/// Identifies a client's retry of an order creation: the same `key` from the same `sub`
+/// with the same body is the same request.
+public struct IdempotencyKey: Sendable, Equatable {
+    /// The authenticated caller (JWT `sub`); keys of different callers never collide.
+    public let sub: String
+    /// The `Idempotency-Key` header value.
+    public let key: String
+    /// A digest of the request body (SHA-256 is the caller's choice), to detect a key
+    /// reused for a different request.
+    public let bodyHash: [UInt8]
+
+    public init(sub: String, key: String, bodyHash: [UInt8]) {
+        self.sub = sub
+        self.key = key
+        self.bodyHash = bodyHash
+    }
+}
+
+/// One change to apply.
+public enum OrderWrite: Sendable {
+    /// Creates an order owned by `ownerId` (already decided from the caller's role).
+    case create(NewOrderInput, ownerId: String, idempotency: IdempotencyKey?)
+    case updateTracking(orderId: String, TrackingInput)
+}
+
+/// The result of one successful write.
+public struct WriteOutcome: Sendable {
+    /// The order's state after the write (for a replay: its current state).
+    public let order: Order
+    /// The event the write produced; for a replay, the original creation event (its
+    /// snapshot is the order as first created; if it was pruned, one is rebuilt with
+    /// the original `seq` and the current order).
+    public let event: StoredEvent
+    /// True for an idempotent retry: nothing was written, and there is nothing to
+    /// publish.
+    public let replayed: Bool
+
+    public init(order: Order, event: StoredEvent, replayed: Bool) {
+        self.order = order
+        self.event = event
+        self.replayed = replayed
+    }
+}
+
+/// Why one write failed. Other writes of the same batch are not affected.
+public enum WriteError: Error, Sendable, Equatable {
+    case orderNotFound(String)
+    /// The idempotency key was used before by the same caller with a different body.
+    case idempotencyConflict
+    /// The database failed; SQLite's message. Nothing of this write was kept.
+    case storage(String)
+}
+
+/// The write and order-read side of storage. Narrow on purpose, so another backend can
+/// provide it.
+public protocol OrderRepository: AnyObject {
+    /// Applies writes in ONE transaction (group commit: one fsync for the batch); each
+    /// write in its own SAVEPOINT so one failing write does not undo the others. Results
+    /// in the same order. Returns only after COMMIT.
+    func apply(_ writes: [OrderWrite], nowMs: Int64) -> [Result<WriteOutcome, WriteError>]
+    func order(id: String) throws -> Order?
+    /// The orders that exist among `ids`, in the order given (unknown ids are skipped).
+    func orders(ids: [String]) throws -> [Order]
+    /// Newest first; `userId` nil means all users.
+    func orders(userId: String?, limit: Int) throws -> [Order]
+    /// Deletes events created before `olderThanMs` (the oldest run of them, so the
+    /// retained history stays contiguous) and moves the floor; returns how many went.
+    func pruneEvents(olderThanMs: Int64) throws -> Int
+}
