@@ -21,20 +21,24 @@ extension SQLiteOrderStore {
 
     public func orders(userId: String?, limit: Int) throws -> [Order] {
         guard limit > 0 else { return [] }
-        var orders: [Order]
-        if let userId {
-            orders = try db.query("""
-                SELECT \(Self.orderColumns) FROM orders WHERE user_id = ?
-                ORDER BY created_at DESC, rowid DESC LIMIT ?
-                """, [.text(userId), .integer(Int64(limit))], row: Self.orderWithoutHistory)
-        } else {
-            orders = try db.query("""
-                SELECT \(Self.orderColumns) FROM orders ORDER BY created_at DESC, rowid DESC LIMIT ?
-                """, [.integer(Int64(limit))], row: Self.orderWithoutHistory)
+        // The same selection twice: once for the orders, once (as a subquery) for all
+        // their history rows, so a page costs two queries rather than one per order.
+        func selection(_ columns: String) -> String {
+            userId == nil
+                ? "SELECT \(columns) FROM orders ORDER BY created_at DESC, rowid DESC LIMIT ?"
+                : "SELECT \(columns) FROM orders WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?"
         }
-        for i in orders.indices {
-            orders[i].tracking.history = try history(orderId: orders[i].id)
-        }
+        var bindings: [SQLiteValue] = [.integer(Int64(limit))]
+        if let userId { bindings.insert(.text(userId), at: 0) }
+        var orders = try db.query(selection(Self.orderColumns), bindings, row: Self.orderWithoutHistory)
+        guard !orders.isEmpty else { return [] }
+        let rows = try db.query("""
+            SELECT order_id, status, note, location_lat, location_lng, at FROM tracking_history
+            WHERE order_id IN (\(selection("id"))) ORDER BY order_id, position
+            """, bindings) { (row) throws(StorageError) in (row.string(0), try Self.historyEntry(row, from: 1)) }
+        var histories: [String: [TrackingEntry]] = [:]
+        for (orderId, entry) in rows { histories[orderId, default: []].append(entry) }
+        for i in orders.indices { orders[i].tracking.history = histories[orders[i].id] ?? [] }
         return orders
     }
 
@@ -50,10 +54,14 @@ extension SQLiteOrderStore {
         try db.query("""
             SELECT status, note, location_lat, location_lng, at FROM tracking_history
             WHERE order_id = ? ORDER BY position
-            """, [.text(orderId)]) { (row) throws(StorageError) in
-            TrackingEntry(status: try Self.decode(OrderStatus.self, row.string(0), column: "tracking_history.status"),
-                          note: row.optionalString(1), location: Self.location(row, lat: 2, lng: 3), atMs: row.int64(4))
-        }
+            """, [.text(orderId)]) { (row) throws(StorageError) in try Self.historyEntry(row, from: 0) }
+    }
+
+    /// A history entry from columns status, note, location_lat, location_lng, at starting at `first`.
+    static func historyEntry(_ row: SQLiteRow, from first: Int32) throws(StorageError) -> TrackingEntry {
+        TrackingEntry(status: try decode(OrderStatus.self, row.string(first), column: "tracking_history.status"),
+                      note: row.optionalString(first + 1), location: location(row, lat: first + 2, lng: first + 3),
+                      atMs: row.int64(first + 4))
     }
 
     static func orderWithoutHistory(_ row: SQLiteRow) throws(StorageError) -> Order {

@@ -131,6 +131,20 @@ import Testing
         #expect(try JSONValue.parse("{\"a\":1,\"b\":2}") != JSONValue.parse("{\"b\":2,\"a\":1}"))
     }
 
+    @Test func typedAccessors() throws {
+        let value = try JSONValue.parse(#"{"since":41,"big":9007199254740993,"neg":-2,"half":1.5,"s":"x","b":true,"n":null}"#)
+        #expect(value["since"]?.int64Value == 41)
+        #expect(value["neg"]?.int64Value == -2)
+        #expect(value["big"]?.int64Value == nil)          // beyond 2^53: not exact
+        #expect(value["half"]?.int64Value == nil)
+        #expect(value["s"]?.int64Value == nil)
+        #expect(value["half"]?.numberValue == 1.5 && value["s"]?.numberValue == nil)
+        #expect(value["s"]?.stringValue == "x" && value["b"]?.stringValue == nil)
+        #expect(value["b"]?.boolValue == true && value["n"]?.boolValue == nil)
+        #expect(value["n"]?.isNull == true && value["s"]?.isNull == false)
+        #expect(value.isObject && !(value["b"]?.isObject ?? true))
+    }
+
     @Test func detectsDuplicatesInLargeObjects() {
         let members = (0..<40).map { "\"k\($0)\":\($0)" } + ["\"k7\":0"]
         let text = "{" + members.joined(separator: ",") + "}"

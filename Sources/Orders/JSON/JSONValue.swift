@@ -52,6 +52,19 @@ extension JSONValue {
         return nil
     }
 
+    /// The number as an integer when it is integral and exactly representable (|n| < 2^53),
+    /// else `nil`. For cursors such as `since`.
+    public var int64Value: Int64? {
+        guard case .number(let n) = self, n.rounded(.towardZero) == n, n.magnitude < 9_007_199_254_740_992 else { return nil }
+        return Int64(n)
+    }
+
+    /// The bool payload, or `nil` for any other kind of value.
+    public var boolValue: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
     /// True for `.null`.
     public var isNull: Bool {
         if case .null = self { return true }
