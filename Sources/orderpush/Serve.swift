@@ -88,14 +88,19 @@ struct Serve: ParsableCommand {
         }
         try server.run { info in
             let shownHost = config.host.contains(":") ? "[\(config.host)]" : config.host
-            print("orderpush listening on http://\(shownHost):\(server.boundPort)")
-            if config.enableEcho { print("echo endpoint: ws://\(shownHost):\(server.boundPort)/ws/echo") }
+            if let port = server.boundPort { print("orderpush listening on http://\(shownHost):\(port)") }
+            if let port = server.boundTLSPort { print("orderpush listening on https://\(shownHost):\(port) (also wss://)") }
+            let base = server.boundPort.map { "http://\(shownHost):\($0)" } ?? "https://\(shownHost):\(server.boundTLSPort ?? 0)"
+            let wsBase = (base.hasPrefix("https") ? "wss" : "ws") + base.drop { $0 != ":" }
+            if config.enableEcho { print("echo endpoint: \(wsBase)/ws/echo") }
             if config.enableBench {
-                print("bench endpoints: ws://\(shownHost):\(server.boundPort)/ws/broadcast and POST /publish (unauthenticated)")
+                print("bench endpoints: \(wsBase)/ws/broadcast and POST \(base)/publish (unauthenticated)")
+                if !["127.0.0.1", "::1", "localhost"].contains(config.host) {
+                    print("warning: --bench endpoints are unauthenticated and this server listens on \(config.host)")
+                }
             }
             // The one place a token is printed: minted here for the person starting the server.
             let now = Int64(time(nil))
-            let base = "http://\(shownHost):\(server.boundPort)"
             let admin = info.signer.sign(sub: "admin", role: .admin, expiresAt: now + 86_400, issuedAt: now)
             let demo = info.signer.sign(sub: "demo", role: .user, expiresAt: now + 86_400, issuedAt: now)
             print("admin dashboard (24 h link): \(base)/admin?token=\(admin)")

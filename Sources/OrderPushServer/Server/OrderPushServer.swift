@@ -1,6 +1,7 @@
 import Auth
 import Glibc
 import Logging
+import OpenSSLKit
 import Reactor
 import Storage
 
@@ -11,9 +12,12 @@ public final class OrderPushServer {
     public let config: ServerConfig
     public let metrics = ServerMetrics()
     private let logger: Logger
-    private var listenerFds: [[Int32]] = []
-    /// The port plain HTTP listens on (useful with `port: 0`).
-    public private(set) var boundPort: UInt16 = 0
+    /// Per loop: its listening sockets, and whether each speaks TLS.
+    private var listenerFds: [[(fd: Int32, tls: Bool)]] = []
+    /// The port plain HTTP listens on (useful with `port: 0`); nil with `--no-plain`.
+    public private(set) var boundPort: UInt16?
+    /// The port HTTPS/WSS listens on, when TLS is configured.
+    public private(set) var boundTLSPort: UInt16?
 
     public init(config: ServerConfig, logger: Logger) {
         self.config = config
@@ -23,14 +27,28 @@ public final class OrderPushServer {
     /// Binds every loop's listener now, so a busy port fails before anything starts.
     public func bind() throws {
         let loops = max(1, config.loops)
-        var port = config.port
-        listenerFds = []
-        for _ in 0..<loops {
-            let fd = try Socket.listen(host: config.host, port: port, reusePort: loops > 1)
-            if port == 0 { port = Socket.localPort(fd) }
-            listenerFds.append([fd])
+        let useTLS = config.tlsCertificatePath != nil && config.tlsPrivateKeyPath != nil
+        if useTLS {
+            // Fail now, with OpenSSL's reason, rather than in every loop.
+            _ = try TLSContext(certificateChainPath: config.tlsCertificatePath!, privateKeyPath: config.tlsPrivateKeyPath!)
         }
-        boundPort = port
+        var plainPort = config.port
+        var tlsPort = config.tlsPort
+        listenerFds = Array(repeating: [], count: loops)
+        for index in 0..<loops {
+            if config.servePlain || !useTLS {
+                let fd = try Socket.listen(host: config.host, port: plainPort, reusePort: loops > 1)
+                if plainPort == 0 { plainPort = Socket.localPort(fd) }
+                listenerFds[index].append((fd, false))
+                boundPort = plainPort
+            }
+            if useTLS {
+                let fd = try Socket.listen(host: config.host, port: tlsPort, reusePort: loops > 1)
+                if tlsPort == 0 { tlsPort = Socket.localPort(fd) }
+                listenerFds[index].append((fd, true))
+                boundTLSPort = tlsPort
+            }
+        }
     }
 
     /// What the start-up lines tell the person who started the server.
@@ -84,7 +102,7 @@ public final class OrderPushServer {
                     let loop = try ServerLoop(index: index, config: config, metrics: metrics, logger: logger,
                                               mailbox: group.mailboxes[index], group: group)
                     try attachServices(loop)
-                    for fd in fds { try loop.addListener(fd: fd) }
+                    try addListeners(fds, to: loop, config: config)
                     loop.run()
                 } catch {
                     logger.critical("loop \(index) failed to start: \(error)")
@@ -96,7 +114,7 @@ public final class OrderPushServer {
         let main = try ServerLoop(index: 0, config: config, metrics: metrics, logger: logger,
                                   mailbox: group.mailboxes[0], group: group)
         try attachServices(main)
-        for fd in listenerFds[0] { try main.addListener(fd: fd) }
+        try addListeners(listenerFds[0], to: main, config: config)
         try main.eventLoop.register(signals.fd, interest: .readable, handler: SignalHandler(watcher: signals) { signal in
             logger.info("received signal \(signal): closing WebSockets with 1001 and draining")
             group.postToAll(.shutdown)
@@ -106,6 +124,18 @@ public final class OrderPushServer {
         main.run()
         for thread in threads { thread.join() }
         logger.info("stopped cleanly")
+    }
+}
+
+/// Registers a loop's listeners; TLS ones share one context per loop (an SSL_CTX is not
+/// shared across threads here, so no locking is involved).
+private func addListeners(_ fds: [(fd: Int32, tls: Bool)], to loop: ServerLoop, config: ServerConfig) throws {
+    var context: TLSContext?
+    for (fd, tls) in fds {
+        if tls && context == nil {
+            context = try TLSContext(certificateChainPath: config.tlsCertificatePath!, privateKeyPath: config.tlsPrivateKeyPath!)
+        }
+        try loop.addListener(fd: fd, tls: tls ? context : nil)
     }
 }
 

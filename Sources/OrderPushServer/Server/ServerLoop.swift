@@ -1,5 +1,6 @@
 import HTTP1
 import Logging
+import OpenSSLKit
 import Reactor
 import WebSocket
 
@@ -52,8 +53,8 @@ final class ServerLoop {
 
     deinit { readBuffer.deallocate() }
 
-    func addListener(fd: Int32) throws(SystemError) {
-        let listener = Listener(fd: fd, loop: self)
+    func addListener(fd: Int32, tls: TLSContext? = nil) throws(SystemError) {
+        let listener = Listener(fd: fd, tls: tls, loop: self)
         try eventLoop.register(fd, interest: .readable, handler: listener)
         listeners.append(listener)
     }
@@ -62,14 +63,24 @@ final class ServerLoop {
 
     // MARK: - Connections
 
-    func adopt(_ fd: Int32) {
+    func adopt(_ fd: Int32, tls: TLSContext?) {
         guard !isShuttingDown, connectionCount < config.maxConnections else {
             metrics.connectionsRefused.add(1, ordering: .relaxed)
             Socket.close(fd)
             return
         }
+        let stream: ByteStream
+        if let tls {
+            guard let session = try? TLSStream(fd: fd, context: tls) else {
+                Socket.close(fd)
+                return
+            }
+            stream = session
+        } else {
+            stream = SocketStream(fd: fd)
+        }
         nextSerial += 1
-        let connection = Connection(fd: fd, stream: SocketStream(fd: fd), serial: nextSerial, loop: self,
+        let connection = Connection(fd: fd, stream: stream, serial: nextSerial, loop: self,
                                     nowMs: MonotonicClock.nowMilliseconds())
         do {
             try eventLoop.register(fd, interest: .readable, handler: connection)

@@ -36,6 +36,8 @@ final class Connection: EventHandler {
     private var deadlineMs: Int64
     var isQueuedForFlush = false
     private var wantsWritable = false
+    /// A TLS read that must first write (handshake, key update) waits for EPOLLOUT.
+    private var readWaitsForWritable = false
     private var awaitingDeferred: (keepAlive: Bool, headOnly: Bool)?
     private var closeWhenFlushed = false
     private var registeredInterest: Epoll.Interest = .readable
@@ -60,10 +62,14 @@ final class Connection: EventHandler {
 
     func handle(_ readiness: Epoll.Readiness) {
         if readiness.isWritable && wantsWritable { flush() }
-        if readiness.isReadable && phase != .closed { readAvailable() }
+        if (readiness.isReadable || (readiness.isWritable && readWaitsForWritable)) && phase != .closed { readAvailable() }
     }
 
     private func readAvailable() {
+        if readWaitsForWritable {
+            readWaitsForWritable = false
+            updateInterest()
+        }
         repeat {
             let buffer = loop.readBuffer
             switch stream.read(into: buffer) {
@@ -72,7 +78,11 @@ final class Connection: EventHandler {
             case .closed:
                 peerClosed()
                 return
-            case .wouldBlockRead, .wouldBlockWrite:
+            case .wouldBlockRead:
+                return
+            case .wouldBlockWrite:
+                readWaitsForWritable = true
+                updateInterest()
                 return
             case .failed:
                 closeNow()
@@ -276,7 +286,7 @@ final class Connection: EventHandler {
         var interest: Epoll.Interest = []
         let readPaused = phase == .http && (awaitingDeferred != nil || output.byteCount >= Self.pipelineOutputPause)
         if !readPaused { interest.insert(.readable) }
-        if wantsWritable { interest.insert(.writable) }
+        if wantsWritable || readWaitsForWritable { interest.insert(.writable) }
         if interest != registeredInterest {
             registeredInterest = interest
             loop.eventLoop.update(fd, interest: interest)
