@@ -436,8 +436,11 @@ export class OrderPushClient {
     if (!this.#polling || this.#state === 'closed') return;
     if (outcome === 'auth') return;
     if (outcome === 'down') {
+      // Counted like socket failures so pages can tell a blip from a server that is gone.
+      this.#failures += 1;
       this.#setState('reconnecting', this.#pollIntervalMs);
     } else {
+      this.#failures = 0;
       this.#setState('polling');
     }
     this.#schedulePoll(outcome === 'more' ? 0 : this.#pollIntervalMs);
