@@ -1,0 +1,344 @@
+/**
+ * admin.js — the live order table at /admin.
+ *
+ * Loads every order over HTTP, then subscribes to the `admin` channel from the
+ * answer's cursor so nothing between the two is lost. Tracking changes go out as
+ * PUT /api/orders/{id}/tracking; the answer and the push event that follows are
+ * both applied through OrderStore, which keeps whichever is newer.
+ */
+import { connect } from '/orderpush.js';
+import { takeToken, dropToken, readClaims, transportFromUrl, createApi } from '/session.js';
+import { OrderStore, STATUSES, statusLabel, statusOf, historyOf } from '/orders.js';
+import {
+  el, formatMoney, formatTime, formatLocation, isLocation, shortId, flash,
+  Banners, showConnection, connectionReporter,
+} from '/view.js';
+
+const TOKEN_KEY = 'orderpush.token.admin';
+const CHANNEL = 'admin';
+const RELOAD_RETRY_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+const banners = new Banners($('banners'));
+const badge = $('connection');
+const rows = $('order-rows');
+const store = new OrderStore();
+
+let api = null;
+let client = null;
+let selectedId = null;
+let stopped = false;
+
+function main() {
+  const token = takeToken(TOKEN_KEY);
+  if (!token) {
+    showConnection(badge, 'offline');
+    $('loading').hidden = true;
+    banners.show('auth', 'error', 'No token. Open this page as /admin?token=<jwt>; mint one with: orderpush token --sub you --role admin');
+    return;
+  }
+  const claims = readClaims(token);
+  if (claims?.sub) $('who').textContent = `${claims.sub} · ${claims.role ?? 'unknown role'}`;
+  if (claims?.role === 'user') {
+    banners.show('role', 'warning', 'This token has role "user": it sees only its own orders and cannot change tracking. Use a token with role admin.');
+  }
+
+  api = createApi(token);
+  client = connect({
+    token,
+    transport: transportFromUrl(),
+    ...connectionReporter({ badge, banners, onUnauthorized: unauthorized }),
+  });
+  wireDetail();
+  load();
+}
+
+/** (Re)loads the whole table, then (re)subscribes from the answer's cursor. */
+async function load() {
+  if (stopped) return;
+  try {
+    const snapshot = await api.listOrders();
+    if (stopped) return;
+    store.reset(snapshot.orders, snapshot.cursor);
+    renderTable();
+    if (selectedId !== null) renderDetail();
+    banners.clear('load');
+    client.subscribe(CHANNEL, onEvent, { since: snapshot.cursor, epoch: snapshot.epoch, onResync: load });
+  } catch (err) {
+    if (err.status === 401) {
+      unauthorized();
+      return;
+    }
+    banners.show('load', 'error', `Could not load orders: ${err.message} Trying again in ${RELOAD_RETRY_MS / 1000} s.`);
+    setTimeout(load, RELOAD_RETRY_MS);
+  }
+}
+
+function unauthorized() {
+  stopped = true;
+  dropToken(TOKEN_KEY);
+  client?.close();
+  showConnection(badge, 'offline');
+  $('loading').hidden = true;
+  banners.show('auth', 'error', 'Token expired or invalid. Mint a new one (orderpush token --sub you --role admin) and open /admin?token=<jwt>.');
+}
+
+function onEvent(event) {
+  applyOrder(event.order, event.seq, event.event === 'order.created');
+}
+
+function applyOrder(order, seq, created = false) {
+  const result = store.apply(order, seq);
+  if (result === 'stale') return;
+  const row = rowFor(order);
+  const existing = rows.querySelector(`tr[data-order-id="${CSS.escape(String(order.id))}"]`);
+  if (existing) {
+    existing.replaceWith(row);
+    flash(row, 'row-updated');
+  } else {
+    rows.prepend(row);
+    flash(row, created ? 'row-new' : 'row-updated');
+  }
+  updateCount();
+  if (selectedId === String(order.id)) renderDetail();
+}
+
+// --- Table --------------------------------------------------------------------------------
+
+function renderTable() {
+  rows.replaceChildren(...store.newestFirst().map(rowFor));
+  updateCount();
+}
+
+function updateCount() {
+  $('loading').hidden = true;
+  $('empty').hidden = store.size > 0;
+  $('order-count').textContent = store.size === 1 ? '1 order' : `${store.size} orders`;
+}
+
+function rowFor(order) {
+  const id = String(order.id);
+  const status = statusOf(order);
+  const partner = order.tracking?.deliveryPartner;
+  const row = el('tr', {
+    dataset: { orderId: id, status },
+    class: selectedId === id ? 'selected' : '',
+    onclick: () => select(id),
+  },
+  el('td', { dataset: { label: 'Order' } },
+    el('button', { type: 'button', class: 'link-button mono', title: id, 'aria-label': `Order ${id}, show details` }, `#${shortId(id)}`)),
+  el('td', { dataset: { label: 'Customer' }, class: 'mono' }, order.userId ?? '—'),
+  el('td', { dataset: { label: 'Status' } }, statusPill(status)),
+  el('td', { dataset: { label: 'Total' }, class: 'num' }, formatMoney(order.total)),
+  el('td', { dataset: { label: 'Delivery partner' } }, partner?.name ?? '—'),
+  el('td', { dataset: { label: 'Updated' } }, el('time', { datetime: order.updatedAt ?? '' }, formatTime(order.updatedAt))));
+  if (selectedId === id) row.setAttribute('aria-current', 'true');
+  return row;
+}
+
+function statusPill(status) {
+  return el('span', { class: `pill status-${status}`, dataset: { status } }, statusLabel(status));
+}
+
+// --- Detail pane --------------------------------------------------------------------------
+
+function wireDetail() {
+  const select = $('status-select');
+  for (const status of STATUSES) select.append(el('option', { value: status }, statusLabel(status)));
+
+  $('detail-close').addEventListener('click', closeDetail);
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && selectedId !== null) closeDetail();
+  });
+
+  $('form-status').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const change = { status: form.status.value };
+    const note = form.note.value.trim();
+    if (note) change.note = note;
+    submitTracking(form, change, () => { form.note.value = ''; });
+  });
+  $('form-location').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const lat = form.lat.valueAsNumber;
+    const lng = form.lng.valueAsNumber;
+    if (!Number.isFinite(lat) || !Number.isFinite(lng)) {
+      showFormMessage(form, 'error', 'Enter a latitude and a longitude as numbers.');
+      return;
+    }
+    submitTracking(form, { location: { lat, lng } });
+  });
+  $('form-partner').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const name = form.name.value.trim();
+    const phone = form.phone.value.trim();
+    if (!name) {
+      showFormMessage(form, 'error', 'Enter the partner\'s name.');
+      return;
+    }
+    const partner = { name };
+    if (phone) partner.phone = phone;
+    submitTracking(form, { deliveryPartner: partner });
+  });
+}
+
+function select(id) {
+  const changed = selectedId !== id;
+  selectedId = id;
+  for (const row of rows.querySelectorAll('tr.selected')) {
+    row.classList.remove('selected');
+    row.removeAttribute('aria-current');
+  }
+  const row = rows.querySelector(`tr[data-order-id="${CSS.escape(id)}"]`);
+  row?.classList.add('selected');
+  row?.setAttribute('aria-current', 'true');
+  renderDetail();
+  if (changed) fillForms();
+  const pane = $('detail');
+  pane.hidden = false;
+  document.body.classList.add('detail-open');
+  $('detail-heading').focus({ preventScroll: !window.matchMedia('(max-width: 860px)').matches });
+}
+
+function closeDetail() {
+  const id = selectedId;
+  selectedId = null;
+  $('detail').hidden = true;
+  document.body.classList.remove('detail-open');
+  const row = id && rows.querySelector(`tr[data-order-id="${CSS.escape(id)}"]`);
+  if (row) {
+    row.classList.remove('selected');
+    row.removeAttribute('aria-current');
+    row.querySelector('button')?.focus();
+  }
+}
+
+/** Pre-fills the forms from the selected order; only on selection, so live updates never overwrite typing. */
+function fillForms() {
+  const order = store.get(selectedId);
+  if (!order) return;
+  $('status-select').value = statusOf(order);
+  $('status-note').value = '';
+  const location = order.tracking?.location;
+  $('location-lat').value = isLocation(location) ? String(location.lat) : '';
+  $('location-lng').value = isLocation(location) ? String(location.lng) : '';
+  const partner = order.tracking?.deliveryPartner;
+  $('partner-name').value = partner?.name ?? '';
+  $('partner-phone').value = partner?.phone ?? '';
+  for (const msg of document.querySelectorAll('#detail .form-msg')) {
+    msg.textContent = '';
+    msg.className = 'form-msg';
+  }
+}
+
+function renderDetail() {
+  const order = store.get(selectedId);
+  const body = $('detail-body');
+  if (!order) {
+    body.replaceChildren(el('p', { class: 'empty' }, 'This order is no longer visible.'));
+    return;
+  }
+  $('detail-heading').textContent = `Order #${shortId(order.id)}`;
+  $('detail-heading').title = String(order.id);
+  body.dataset.orderId = String(order.id);
+  const status = statusOf(order);
+  const partner = order.tracking?.deliveryPartner;
+
+  body.replaceChildren(
+    definitionList([
+      ['Order id', el('span', { class: 'mono break' }, String(order.id))],
+      ['Customer', el('span', { class: 'mono' }, order.userId ?? '—')],
+      ['Status', statusPill(status)],
+      ['Total', formatMoney(order.total)],
+      ['Payment', order.paymentMethod ?? '—'],
+      ['Created', formatTime(order.createdAt)],
+      ['Updated', formatTime(order.updatedAt)],
+      ['Location', formatLocation(order.tracking?.location)],
+      ['Delivery partner', partner?.name
+        ? [partner.name, partner.phone ? [' · ', el('a', { href: `tel:${partner.phone.replace(/[^+\d]/g, '')}` }, partner.phone)] : null]
+        : '—'],
+    ]),
+    el('h3', { class: 'section-title' }, 'Items'),
+    itemsTable(order),
+    el('h3', { class: 'section-title' }, 'Shipping address'),
+    objectView(order.shippingAddress, 'No shipping address.'),
+    el('h3', { class: 'section-title' }, 'Metadata'),
+    objectView(order.metadata, 'No metadata.'),
+    el('h3', { class: 'section-title' }, 'Tracking history'),
+    timeline(order),
+  );
+}
+
+function definitionList(pairs) {
+  return el('dl', { class: 'facts' }, pairs.map(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]));
+}
+
+function itemsTable(order) {
+  const items = Array.isArray(order.items) ? order.items : [];
+  if (items.length === 0) return el('p', { class: 'muted' }, 'No items.');
+  return el('table', { class: 'items' },
+    el('thead', {}, el('tr', {},
+      el('th', { scope: 'col' }, 'Item'), el('th', { scope: 'col', class: 'num' }, 'Qty'),
+      el('th', { scope: 'col', class: 'num' }, 'Price'), el('th', { scope: 'col', class: 'num' }, 'Line'))),
+    el('tbody', {}, items.map((item) => el('tr', {},
+      el('td', {}, item.name ?? item.productId ?? '—', item.productId && item.name ? el('span', { class: 'muted mono small' }, ` ${item.productId}`) : null),
+      el('td', { class: 'num' }, String(item.quantity ?? '—')),
+      el('td', { class: 'num' }, formatMoney(item.price)),
+      el('td', { class: 'num' }, formatMoney((item.quantity ?? 0) * (item.price ?? 0)))))),
+    el('tfoot', {}, el('tr', {}, el('th', { scope: 'row', colspan: '3' }, 'Total'), el('td', { class: 'num' }, formatMoney(order.total)))));
+}
+
+/** Key/value view of an arbitrary JSON object (address, metadata). */
+function objectView(value, emptyText) {
+  if (value === null || value === undefined || (typeof value === 'object' && Object.keys(value).length === 0)) {
+    return el('p', { class: 'muted' }, emptyText);
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) return el('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+  return definitionList(Object.entries(value).map(([key, v]) => [
+    key,
+    v !== null && typeof v === 'object' ? el('pre', { class: 'json' }, JSON.stringify(v, null, 2)) : String(v),
+  ]));
+}
+
+function timeline(order) {
+  const history = historyOf(order);
+  if (history.length === 0) return el('p', { class: 'muted' }, 'No tracking updates yet.');
+  return el('ol', { class: 'history' }, history.map((entry) => el('li', {},
+    el('div', { class: 'history-head' },
+      entry.status ? statusPill(entry.status) : null,
+      el('time', { datetime: entry.at ?? '' }, formatTime(entry.at))),
+    entry.note ? el('p', { class: 'history-note' }, entry.note) : null,
+    isLocation(entry.location) ? el('p', { class: 'muted small' }, `Location ${formatLocation(entry.location)}`) : null)));
+}
+
+// --- Forms --------------------------------------------------------------------------------
+
+async function submitTracking(form, change, onSaved = () => {}) {
+  const id = selectedId;
+  if (id === null) return;
+  const button = form.querySelector('button[type="submit"]');
+  button.disabled = true;
+  showFormMessage(form, 'pending', 'Saving…');
+  try {
+    const answer = await api.updateTracking(id, change);
+    applyOrder(answer.order, answer.seq);
+    showFormMessage(form, 'ok', 'Saved.');
+    onSaved();
+  } catch (err) {
+    if (err.status === 401) unauthorized();
+    showFormMessage(form, 'error', err.status ? `${err.message} (${err.status})` : err.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function showFormMessage(form, kind, text) {
+  const msg = form.querySelector('.form-msg');
+  msg.className = `form-msg form-msg-${kind}`;
+  msg.textContent = text;
+}
+
+main();

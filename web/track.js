@@ -1,0 +1,260 @@
+/**
+ * track.js — a customer's own orders at /track.
+ *
+ * The user id comes from the token's `sub` claim (decoded for display and for the
+ * channel name; the server checks the token itself). Loads the orders over HTTP,
+ * then follows `user:<sub>` from the answer's cursor.
+ */
+import { connect } from '/orderpush.js';
+import { takeToken, dropToken, readClaims, transportFromUrl, createApi } from '/session.js';
+import { OrderStore, PROGRESS, statusLabel, statusOf, historyOf } from '/orders.js';
+import {
+  el, svg, formatMoney, formatTime, formatLocation, isLocation, shortId, flash,
+  Banners, showConnection, connectionReporter,
+} from '/view.js';
+
+const TOKEN_KEY = 'orderpush.token.track';
+const RELOAD_RETRY_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+const banners = new Banners($('banners'));
+const badge = $('connection');
+const cards = $('cards');
+const store = new OrderStore();
+
+let api = null;
+let client = null;
+let channel = null;
+let stopped = false;
+
+function main() {
+  const token = takeToken(TOKEN_KEY);
+  if (!token) {
+    showConnection(badge, 'offline');
+    $('loading').hidden = true;
+    banners.show('auth', 'error', 'No token. Open this page as /track?token=<jwt>; mint one with: orderpush token --sub u42 --role user');
+    return;
+  }
+  const sub = readClaims(token)?.sub;
+  if (typeof sub !== 'string' || sub === '') {
+    showConnection(badge, 'offline');
+    $('loading').hidden = true;
+    banners.show('auth', 'error', 'This token has no readable "sub" claim, so there is no user to show orders for.');
+    return;
+  }
+  $('who').textContent = `Signed in as ${sub}`;
+  channel = `user:${sub}`;
+
+  api = createApi(token);
+  client = connect({
+    token,
+    transport: transportFromUrl(),
+    ...connectionReporter({ badge, banners, onUnauthorized: unauthorized }),
+  });
+  load();
+}
+
+async function load() {
+  if (stopped) return;
+  try {
+    const snapshot = await api.listOrders();
+    if (stopped) return;
+    store.reset(snapshot.orders, snapshot.cursor);
+    renderAll();
+    banners.clear('load');
+    client.subscribe(channel, onEvent, { since: snapshot.cursor, epoch: snapshot.epoch, onResync: load });
+  } catch (err) {
+    if (err.status === 401) {
+      unauthorized();
+      return;
+    }
+    banners.show('load', 'error', `Could not load your orders: ${err.message} Trying again in ${RELOAD_RETRY_MS / 1000} s.`);
+    setTimeout(load, RELOAD_RETRY_MS);
+  }
+}
+
+function unauthorized() {
+  stopped = true;
+  dropToken(TOKEN_KEY);
+  client?.close();
+  showConnection(badge, 'offline');
+  $('loading').hidden = true;
+  banners.show('auth', 'error', 'Token expired or invalid: this link no longer works. Ask for a new link (a new token) and open it.');
+}
+
+function onEvent(event) {
+  const result = store.apply(event.order, event.seq);
+  if (result === 'stale') return;
+  const order = event.order;
+  const card = cardFor(order);
+  const existing = cards.querySelector(`article[data-order-id="${CSS.escape(String(order.id))}"]`);
+  if (existing) {
+    // Keep the items list open if the reader opened it.
+    card.querySelector('details').open = existing.querySelector('details')?.open ?? false;
+    existing.replaceWith(card);
+    flash(card, 'card-updated');
+  } else {
+    cards.prepend(card);
+    flash(card, 'card-new');
+  }
+  updateEmpty();
+  $('announcer').textContent = result === 'new'
+    ? `New order #${shortId(order.id)}: ${statusLabel(statusOf(order))}.`
+    : `Order #${shortId(order.id)} is now ${statusLabel(statusOf(order))}.`;
+}
+
+function renderAll() {
+  cards.replaceChildren(...store.newestFirst().map(cardFor));
+  updateEmpty();
+}
+
+function updateEmpty() {
+  $('loading').hidden = true;
+  $('empty').hidden = store.size > 0;
+}
+
+// --- Card ---------------------------------------------------------------------------------
+
+function cardFor(order) {
+  const id = String(order.id);
+  const status = statusOf(order);
+  const items = Array.isArray(order.items) ? order.items : [];
+  const count = items.reduce((n, item) => n + (Number(item.quantity) || 0), 0);
+  const headingId = `order-${id.replace(/[^\w-]/g, '_')}`;
+
+  return el('article', { class: 'panel order-card', dataset: { orderId: id, status }, 'aria-labelledby': headingId },
+    el('header', { class: 'card-head' },
+      el('h2', { id: headingId, title: id }, `Order #${shortId(id)}`),
+      el('span', { class: `pill status-${status}`, dataset: { status } }, statusLabel(status))),
+    el('p', { class: 'card-meta muted' },
+      `Placed ${formatTime(order.createdAt)} · ${count === 1 ? '1 item' : `${count} items`} · ${formatMoney(order.total)}`),
+    steps(order),
+    el('div', { class: 'card-grid' },
+      partnerSection(order.tracking?.deliveryPartner),
+      locationSection(order)),
+    el('details', { class: 'items-list' },
+      el('summary', {}, `Items (${items.length})`),
+      el('ul', {}, items.map((item) => el('li', {},
+        el('span', {}, `${item.quantity ?? '?'} × ${item.name ?? item.productId ?? 'item'}`),
+        el('span', { class: 'num' }, formatMoney((item.quantity ?? 0) * (item.price ?? 0))))))));
+}
+
+/** The progress steps with the time each was reached and its notes; `cancelled` is shown only when it happened. */
+function steps(order) {
+  const status = statusOf(order);
+  const reached = new Map();
+  for (const entry of historyOf(order)) {
+    if (!entry?.status) continue;
+    const step = reached.get(entry.status) ?? { at: entry.at, notes: [] };
+    if (entry.note) step.notes.push(entry.note);
+    reached.set(entry.status, step);
+  }
+  if (!reached.has('placed')) reached.set('placed', { at: order.createdAt, notes: [] });
+
+  const cancelled = status === 'cancelled';
+  const lastReached = Math.max(...PROGRESS.map((s, i) => (reached.has(s) ? i : -1)));
+  const current = cancelled ? lastReached : PROGRESS.indexOf(status);
+
+  const list = PROGRESS.map((s, i) => {
+    let state;
+    if (i < current || (i === current && (cancelled || s === 'delivered'))) state = 'done';
+    else if (i === current) state = 'current';
+    else state = cancelled ? 'skipped' : 'todo';
+    return stepItem(s, state, reached.get(s), i === current && !cancelled);
+  });
+  if (cancelled) list.push(stepItem('cancelled', 'cancelled', reached.get('cancelled'), true));
+  return el('ol', { class: 'steps', 'aria-label': 'Status timeline' }, list);
+}
+
+const STEP_STATE_TEXT = { done: 'done', current: 'current step', todo: 'not yet', skipped: 'skipped', cancelled: 'order cancelled' };
+
+function stepItem(status, state, reached, isCurrent) {
+  return el('li', { class: `step step-${state}`, dataset: { step: status }, 'aria-current': isCurrent ? 'step' : null },
+    el('span', { class: 'step-dot', 'aria-hidden': 'true' }),
+    el('div', { class: 'step-body' },
+      el('span', { class: 'step-label' }, statusLabel(status)),
+      el('span', { class: 'visually-hidden' }, ` (${STEP_STATE_TEXT[state]})`),
+      reached?.at
+        ? el('time', { class: 'step-time', datetime: reached.at }, formatTime(reached.at)) : null,
+      (reached?.notes ?? []).map((note) => el('p', { class: 'step-note' }, note))));
+}
+
+function partnerSection(partner) {
+  return el('section', { class: 'partner' },
+    el('h3', {}, 'Delivery partner'),
+    partner?.name
+      ? [
+        el('p', { class: 'partner-name' }, partner.name),
+        partner.phone
+          ? el('p', {}, el('a', { class: 'phone', href: `tel:${partner.phone.replace(/[^+\d]/g, '')}` }, `Call ${partner.phone}`))
+          : null,
+      ]
+      : el('p', { class: 'muted' }, 'Not assigned yet.'));
+}
+
+function locationSection(order) {
+  const last = order.tracking?.location;
+  return el('section', { class: 'where' },
+    el('h3', {}, 'Location'),
+    locationMap(order),
+    el('p', { class: 'coords mono' }, isLocation(last) ? formatLocation(last) : 'No location yet.'));
+}
+
+const MAP_W = 240;
+const MAP_H = 140;
+const MAP_PAD = 22;
+
+/**
+ * A schematic map: grid, the trail of reported locations scaled to fit, and a
+ * marker at the last one. No tiles, so nothing is fetched from outside.
+ */
+function locationMap(order) {
+  const last = order.tracking?.location;
+  const points = historyOf(order).map((e) => e?.location).filter(isLocation);
+  if (isLocation(last) && !(points.length && points.at(-1).lat === last.lat && points.at(-1).lng === last.lng)) points.push(last);
+
+  const grid = [];
+  for (let x = 20; x < MAP_W; x += 20) grid.push(svg('line', { x1: x, y1: 0, x2: x, y2: MAP_H, class: 'map-grid' }));
+  for (let y = 20; y < MAP_H; y += 20) grid.push(svg('line', { x1: 0, y1: y, x2: MAP_W, y2: y, class: 'map-grid' }));
+
+  const label = isLocation(last) ? `Map: last known location ${formatLocation(last)}` : 'Map: no location reported yet';
+  const children = [svg('rect', { x: 0, y: 0, width: MAP_W, height: MAP_H, rx: 8, class: 'map-bg' }), ...grid,
+    svg('text', { x: MAP_W - 10, y: 16, class: 'map-north', 'text-anchor': 'middle' }, 'N')];
+
+  if (points.length === 0) {
+    children.push(svg('text', { x: MAP_W / 2, y: MAP_H / 2 + 4, 'text-anchor': 'middle', class: 'map-empty' }, 'Waiting for location'));
+  } else {
+    const project = projection(points);
+    const xy = points.map(project);
+    if (xy.length > 1) {
+      children.push(svg('polyline', { points: xy.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' '), class: 'map-trail' }));
+      for (const [x, y] of xy.slice(0, -1)) children.push(svg('circle', { cx: x, cy: y, r: 3, class: 'map-past' }));
+    }
+    const [x, y] = xy.at(-1);
+    children.push(
+      svg('circle', { cx: x, cy: y, r: 8, class: 'map-pulse' }),
+      svg('circle', { cx: x, cy: y, r: 6, class: 'map-marker' }),
+    );
+  }
+  return svg('svg', { viewBox: `0 0 ${MAP_W} ${MAP_H}`, class: 'map', role: 'img', 'aria-label': label },
+    svg('title', {}, label), ...children);
+}
+
+/** Fits the points' bounding box into the map, same scale on both axes; one point sits in the middle. */
+function projection(points) {
+  const lats = points.map((p) => p.lat);
+  const lngs = points.map((p) => p.lng);
+  const [minLat, maxLat, minLng, maxLng] = [Math.min(...lats), Math.max(...lats), Math.min(...lngs), Math.max(...lngs)];
+  const spanLat = maxLat - minLat;
+  const spanLng = maxLng - minLng;
+  const scale = Math.min(
+    spanLng > 0 ? (MAP_W - 2 * MAP_PAD) / spanLng : Infinity,
+    spanLat > 0 ? (MAP_H - 2 * MAP_PAD) / spanLat : Infinity,
+  );
+  const k = Number.isFinite(scale) ? scale : 0;
+  const midLat = (minLat + maxLat) / 2;
+  const midLng = (minLng + maxLng) / 2;
+  return (p) => [MAP_W / 2 + (p.lng - midLng) * k, MAP_H / 2 - (p.lat - midLat) * k];
+}
+
+main();
