@@ -69,7 +69,7 @@ async function load() {
       unauthorized();
       return;
     }
-    banners.show('load', 'error', `Could not load orders: ${err.message} Trying again in ${RELOAD_RETRY_MS / 1000} s.`);
+    banners.show('load', 'error', `Could not load orders: ${err.message} Trying again in ${RELOAD_RETRY_MS / 1000}\u00a0s.`);
     setTimeout(load, RELOAD_RETRY_MS);
   }
 }
@@ -80,6 +80,8 @@ function unauthorized() {
   client?.close();
   showConnection(badge, 'offline');
   $('loading').hidden = true;
+  $('empty').hidden = store.size > 0;
+  $('empty').textContent = 'Orders cannot be shown without a valid token.';
   banners.show('auth', 'error', 'Token expired or invalid. Mint a new one (orderpush token --sub you --role admin) and open /admin?token=<jwt>.');
 }
 
@@ -239,6 +241,7 @@ function renderDetail() {
   const body = $('detail-body');
   if (!order) {
     body.replaceChildren(el('p', { class: 'empty' }, 'This order is no longer visible.'));
+    $('detail-more').replaceChildren();
     return;
   }
   $('detail-heading').textContent = `Order #${shortId(order.id)}`;
@@ -247,28 +250,29 @@ function renderDetail() {
   const status = statusOf(order);
   const partner = order.tracking?.deliveryPartner;
 
-  body.replaceChildren(
-    definitionList([
-      ['Order id', el('span', { class: 'mono break' }, String(order.id))],
-      ['Customer', el('span', { class: 'mono' }, order.userId ?? '—')],
-      ['Status', statusPill(status)],
-      ['Total', formatMoney(order.total)],
-      ['Payment', order.paymentMethod ?? '—'],
-      ['Created', formatTime(order.createdAt)],
-      ['Updated', formatTime(order.updatedAt)],
-      ['Location', formatLocation(order.tracking?.location)],
-      ['Delivery partner', partner?.name
-        ? [partner.name, partner.phone ? [' · ', el('a', { href: `tel:${partner.phone.replace(/[^+\d]/g, '')}` }, partner.phone)] : null]
-        : '—'],
-    ]),
+  body.replaceChildren(definitionList([
+    ['Order id', el('span', { class: 'mono break' }, String(order.id))],
+    ['Customer', el('span', { class: 'mono' }, order.userId ?? '—')],
+    ['Status', statusPill(status)],
+    ['Total', formatMoney(order.total)],
+    ['Payment', order.paymentMethod ?? '—'],
+    ['Created', formatTime(order.createdAt)],
+    ['Updated', formatTime(order.updatedAt)],
+    ['Location', formatLocation(order.tracking?.location)],
+    ['Delivery partner', partner?.name
+      ? [partner.name, partner.phone ? [' · ', el('a', { href: `tel:${partner.phone.replace(/[^+\d]/g, '')}` }, partner.phone)] : null]
+      : '—'],
+  ]));
+  // The forms sit between the summary and the rest: changing tracking is what this pane is for.
+  $('detail-more').replaceChildren(
+    el('h3', { class: 'section-title' }, 'Tracking history'),
+    timeline(order),
     el('h3', { class: 'section-title' }, 'Items'),
     itemsTable(order),
     el('h3', { class: 'section-title' }, 'Shipping address'),
     objectView(order.shippingAddress, 'No shipping address.'),
     el('h3', { class: 'section-title' }, 'Metadata'),
     objectView(order.metadata, 'No metadata.'),
-    el('h3', { class: 'section-title' }, 'Tracking history'),
-    timeline(order),
   );
 }
 

@@ -82,7 +82,7 @@ export class OrderPushClient {
   #pollUrl;
   #transport;
   #state = 'connecting';
-  /** @type {Map<string, {onEvent: Function, onResync: Function|null, lastSeq: number|null, head: number|null, forbidden: boolean}>} */
+  /** @type {Map<string, {onEvent: Function, onResync: Function|null, lastSeq: number|null, head: number|null, forbidden: boolean, awaitingAnswer: boolean}>} */
   #channels = new Map();
   /** Epoch of the event history our cursors belong to (one per database). */
   #epoch = null;
@@ -149,7 +149,7 @@ export class OrderPushClient {
     if (typeof onEvent !== 'function') throw new TypeError('orderpush: onEvent must be a function');
     if (this.#state === 'closed') throw new Error('orderpush: client is closed');
 
-    const ch = this.#channels.get(channel) ?? { lastSeq: null, head: null, forbidden: false };
+    const ch = this.#channels.get(channel) ?? { lastSeq: null, head: null, forbidden: false, awaitingAnswer: false };
     ch.onEvent = onEvent;
     ch.onResync = opts.onResync ?? ch.onResync ?? null;
     ch.forbidden = false;
@@ -293,6 +293,7 @@ export class OrderPushClient {
       message.since = since;
       if (this.#epoch !== null) message.epoch = this.#epoch;
     }
+    ch.awaitingAnswer = true;
     this.#send(message);
   }
 
@@ -316,6 +317,7 @@ export class OrderPushClient {
       case 'subscribed': {
         const ch = this.#channels.get(message.channel);
         if (!ch) return;
+        ch.awaitingAnswer = false;
         if (typeof message.epoch === 'string') this.#epoch = message.epoch;
         // Without a cursor the server replays nothing; remember where the live stream
         // began so a reconnect can resume from there instead of losing the gap.
@@ -336,13 +338,20 @@ export class OrderPushClient {
   #handleServerError(message) {
     const channel = typeof message.channel === 'string' ? message.channel : null;
     const text = typeof message.message === 'string' ? message.message : message.code;
-    if (message.code === 'cursor_expired' && channel !== null) {
-      this.#resync(channel);
+    if (message.code === 'cursor_expired') {
+      // Without a channel in the error, it answers the subscriptions not yet confirmed.
+      const channels = channel !== null
+        ? [channel]
+        : [...this.#channels].filter(([, ch]) => ch.awaitingAnswer).map(([name]) => name);
+      for (const name of channels) this.#resync(name);
       return;
     }
     if (message.code === 'forbidden' && channel !== null) {
       const ch = this.#channels.get(channel);
-      if (ch) ch.forbidden = true; // Asking again after a reconnect would be refused again.
+      if (ch) {
+        ch.forbidden = true; // Asking again after a reconnect would be refused again.
+        ch.awaitingAnswer = false;
+      }
     }
     this.#report(new OrderPushError(String(message.code ?? 'error'), `${text}${channel ? ` (channel ${channel})` : ''}`, { channel }));
   }
@@ -368,6 +377,7 @@ export class OrderPushClient {
     if (!ch) return;
     ch.lastSeq = null;
     ch.head = null;
+    ch.awaitingAnswer = false;
     const handler = ch.onResync ?? this.#opts.onResync;
     if (typeof handler === 'function') {
       // The handler reloads over HTTP and calls subscribe() again with the new cursor.

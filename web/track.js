@@ -68,7 +68,7 @@ async function load() {
       unauthorized();
       return;
     }
-    banners.show('load', 'error', `Could not load your orders: ${err.message} Trying again in ${RELOAD_RETRY_MS / 1000} s.`);
+    banners.show('load', 'error', `Could not load your orders: ${err.message} Trying again in ${RELOAD_RETRY_MS / 1000}\u00a0s.`);
     setTimeout(load, RELOAD_RETRY_MS);
   }
 }
@@ -79,6 +79,8 @@ function unauthorized() {
   client?.close();
   showConnection(badge, 'offline');
   $('loading').hidden = true;
+  $('empty').hidden = store.size > 0;
+  $('empty').textContent = 'Your orders cannot be shown without a valid link.';
   banners.show('auth', 'error', 'Token expired or invalid: this link no longer works. Ask for a new link (a new token) and open it.');
 }
 

@@ -145,7 +145,7 @@ export function connectionReporter({ badge, banners, onUnauthorized }) {
       const serverGone = state === 'reconnecting' && info.failures >= 2;
       showConnection(badge, serverGone ? 'offline' : state);
       if (serverGone) {
-        const wait = info.retryInMs != null ? ` Retrying in ${Math.max(1, Math.round(info.retryInMs / 1000))} s.` : '';
+        const wait = info.retryInMs != null ? ` Retrying in ${Math.max(1, Math.round(info.retryInMs / 1000))}\u00a0s.` : '';
         banners.show('connection', 'warning', `The server cannot be reached.${wait} Changes made meanwhile will appear once it is back.`);
       } else if (state === 'live' || state === 'polling') {
         banners.clear('connection');
