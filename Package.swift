@@ -5,7 +5,8 @@ import PackageDescription
 //   orderpush (CLI) -> OrderPushServer -> Reactor, HTTP1, WebSocket, Auth, Storage
 //   HTTP1, WebSocket: pure protocol code, bytes in, values out, no sockets.
 //   Auth, WebSocket -> OpenSSLKit -> CSSL;  Storage -> CSQLite, Orders;  Reactor -> CLinux
-//   Orders: pure order model, input validation and JSON (standard library only).
+//   JSON: the one strict JSON parser and writer (standard library only), for Auth and Orders.
+//   Orders: pure order model and input validation.
 let package = Package(
     name: "OrderPush",
     platforms: [.macOS(.v15)],
@@ -28,12 +29,13 @@ let package = Package(
         .target(name: "OpenSSLKit", dependencies: ["CSSL"]),
         .target(name: "HTTP1"),
         .target(name: "WebSocket", dependencies: ["OpenSSLKit"]),
-        .target(name: "Auth", dependencies: ["OpenSSLKit"]),
-        .target(name: "Orders"),
-        .target(name: "Storage", dependencies: ["CSQLite", "Orders"]),
+        .target(name: "JSON"),
+        .target(name: "Auth", dependencies: ["OpenSSLKit", "JSON"]),
+        .target(name: "Orders", dependencies: ["JSON"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "JSON", "Orders"]),
         .target(name: "Reactor", dependencies: ["CLinux"]),
         .target(name: "OrderPushServer", dependencies: [
-            "Reactor", "HTTP1", "WebSocket", "Auth", "Orders", "Storage", "OpenSSLKit",
+            "Reactor", "HTTP1", "WebSocket", "Auth", "JSON", "Orders", "Storage", "OpenSSLKit",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "orderpush", dependencies: [
@@ -42,11 +44,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
-        .testTarget(name: "AuthTests", dependencies: ["Auth", "OpenSSLKit"]),
-        .testTarget(name: "OrdersTests", dependencies: ["Orders"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Orders"]),
+        // Helpers shared by the test targets (a seeded generator for randomized tests).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "TestSupport"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth", "OpenSSLKit", "TestSupport"]),
+        .testTarget(name: "OrdersTests", dependencies: ["Orders", "JSON", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Orders", "JSON"]),
         .testTarget(name: "ServerTests", dependencies: ["OrderPushServer", "Reactor"]),
         // Starts the real `orderpush` binary on ephemeral ports and talks to it over sockets.
         .testTarget(name: "IntegrationTests", dependencies: ["orderpush", "OpenSSLKit", "WebSocket"]),

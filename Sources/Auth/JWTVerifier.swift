@@ -1,3 +1,4 @@
+import JSON
 import OpenSSLKit
 
 /// Verifies HS256 JSON Web Tokens (RFC 7519, JWS compact serialisation of RFC 7515).
@@ -8,7 +9,8 @@ import OpenSSLKit
 ///    no `crit` (we implement no extensions, RFC 7515 §4.1.11);
 /// 3. signature: base64url, compared in constant time with HMAC-SHA256 of `header.payload`;
 /// 4. payload: base64url JSON object with `sub` (non-empty string), `role` (`admin`, `user`
-///    or `service`), `exp` (integer), optional `nbf` (integer); other claims are ignored.
+///    or `service`), `exp` (an integral number), optional `nbf` (integral); other claims are
+///    ignored.
 ///
 /// Base64url parts must be unpadded: RFC 7515 §2 forbids `=`, and accepting it would let
 /// one token have several spellings. Duplicate JSON keys are refused.
@@ -74,13 +76,13 @@ public struct JWTVerifier: Sendable {
         }
 
         guard let expValue = payload["exp"] else { throw .missingClaim("exp") }
-        guard let exp = expValue.int64 else { throw .invalidClaim("exp") }
+        guard let exp = expValue.int64Value else { throw .invalidClaim("exp") }
 
         // Int128 so that exp or nbf near Int64's limits cannot overflow the comparison.
         let now128 = Int128(now), leeway = Int128(leewaySeconds)
         guard now128 <= Int128(exp) + leeway else { throw .expired }
         if let nbfValue = payload["nbf"] {
-            guard let nbf = nbfValue.int64 else { throw .invalidClaim("nbf") }
+            guard let nbf = nbfValue.int64Value else { throw .invalidClaim("nbf") }
             guard now128 + leeway >= Int128(nbf) else { throw .notYetValid }
         }
         return Claims(sub: sub, role: role, exp: exp)
@@ -88,9 +90,11 @@ public struct JWTVerifier: Sendable {
 
     private static func jsonObject(_ part: ArraySlice<UInt8>, part name: String) throws(JWTError) -> [String: JSONValue] {
         guard let decoded = base64url(part) else { throw .malformed("\(name) is not unpadded base64url") }
-        guard let value = JSONValue.parse(decoded) else { throw .malformed("\(name) is not valid JSON") }
+        // Depth 16: a token's header and claims are flat; anything deeper is not ours.
+        guard let value = try? JSONValue.parse(decoded, maxDepth: 16) else { throw .malformed("\(name) is not valid JSON") }
         guard case .object(let members) = value else { throw .malformed("\(name) is not a JSON object") }
-        return members
+        // The parser refuses duplicate keys, so this dictionary loses nothing.
+        return Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Strict unpadded base64url; OpenSSLKit's decoder would otherwise tolerate trailing `=`.

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import OpenSSLKit
 @testable import Auth
 
@@ -202,7 +203,6 @@ struct JWTVerifierTests {
         (#"{"sub":"u42","role":["admin"],"exp":1700003600}"#, "role"),
         (#"{"sub":"u42","role":"user","exp":"1700003600"}"#, "exp"),
         (#"{"sub":"u42","role":"user","exp":1700003600.5}"#, "exp"),
-        (#"{"sub":"u42","role":"user","exp":1.7e9}"#, "exp"),
         (#"{"sub":"u42","role":"user","exp":true}"#, "exp"),
         (#"{"sub":"u42","role":"user","exp":null}"#, "exp"),
         (#"{"sub":"u42","role":"user","exp":99999999999999999999}"#, "exp"),
@@ -233,14 +233,25 @@ struct JWTVerifierTests {
         #expect(verifyError(token, at: 5061) == .expired)
     }
 
-    @Test("extreme times do not overflow")
+    @Test("extreme times do not overflow; times beyond 2^53 are refused")
     func extremes() throws {
-        let far = TokenForging.token(payload: claimsJSON(exp: String(Int64.max), extra: #","nbf":\#(Int64.min)"#))
-        #expect(try verifier.verify(far, now: Int64.max).exp == Int64.max)
-        #expect(try verifier.verify(far, now: Int64.min).exp == Int64.max)
-        let past = TokenForging.token(payload: claimsJSON(exp: String(Int64.min)))
+        // JSON numbers are exact integers up to 2^53 - 1 (RFC 8259 §6); that is the range.
+        let maxExact: Int64 = 9_007_199_254_740_991
+        let far = TokenForging.token(payload: claimsJSON(exp: String(maxExact), extra: #","nbf":-\#(maxExact)"#))
+        #expect(verifyError(far, at: Int64.max) == .expired)
+        #expect(try verifier.verify(far, now: maxExact).exp == maxExact)
+        #expect(try verifier.verify(far, now: -maxExact).exp == maxExact)
+        let past = TokenForging.token(payload: claimsJSON(exp: String(-maxExact)))
         #expect(verifyError(past, at: Int64.max) == .expired)
-        #expect(try verifier.verify(past, now: Int64.min).exp == Int64.min)
+        #expect(try verifier.verify(past, now: Int64.min).exp == -maxExact)
+        let beyond = TokenForging.token(payload: claimsJSON(exp: String(Int64.max)))
+        #expect(verifyError(beyond, at: 0) == .invalidClaim("exp"))
+    }
+
+    @Test("exp written with a fraction or exponent is read as a number when integral")
+    func exponentForm() throws {
+        let token = TokenForging.token(payload: #"{"sub":"u42","role":"user","exp":1.7e9}"#)
+        #expect(try verifier.verify(token, now: 1_699_999_000).exp == 1_700_000_000)
     }
 
     @Test("unknown claims are ignored")
@@ -294,15 +305,3 @@ struct JWTVerifierTests {
     }
 }
 
-/// Deterministic PRNG so the fuzz test is reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,23 +1,13 @@
 import Testing
+import TestSupport
 import HTTP1
 
-/// SplitMix64: a seeded generator, so a failure reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct RandomInputTests {
     /// Mutated requests (bytes flipped, dropped, duplicated, framing bytes inserted) must
     /// never crash the parser, and must give the same outcome however they are cut.
     @Test func mutatedRequestsParseTheSameInAnyPieces() {
-        var rng = SeededGenerator(state: 0x5EED)
+        var rng = SplitMix64(state: 0x5EED)
         let interesting = bytes("\r\n :;,0123456789aAfF%/?*-\t\u{0}\u{7F}")
         let limits = HTTPParserLimits(maxHeaderBytes: 256, maxBodyBytes: 64)
         for round in 0..<1500 {
@@ -42,7 +32,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func randomBytesNeverCrashAndCutsDoNotMatter() {
-        var rng = SeededGenerator(state: 42)
+        var rng = SplitMix64(state: 42)
         let limits = HTTPParserLimits(maxHeaderBytes: 128, maxBodyBytes: 64)
         for _ in 0..<300 {
             // Start like a request so the parser gets past the request line sometimes.

@@ -1,4 +1,6 @@
+import JSON
 import Testing
+import TestSupport
 @testable import Orders
 
 @Suite struct OrderTests {

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import WebSocket
 
 @Suite struct UTF8ValidatorTests {

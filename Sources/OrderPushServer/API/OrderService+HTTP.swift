@@ -1,3 +1,4 @@
+import JSON
 import Auth
 import HTTP1
 import OpenSSLKit

@@ -1,3 +1,4 @@
+import JSON
 import Auth
 import Orders
 import Storage

@@ -1,3 +1,4 @@
+import JSON
 /// Reads the members of one JSON object whose fields are fixed, keeping the field path
 /// (`items[1]`) so every complaint names the exact field.
 struct FieldReader {

@@ -1,3 +1,4 @@
+import JSON
 /// Size limits for order and tracking bodies. They keep one order's snapshot, which is
 /// stored with every event and sent to every subscriber, to a sensible size.
 public enum InputLimits {

@@ -1,3 +1,4 @@
+import JSON
 /// A validated `POST /api/orders` body.
 ///
 /// Fixed-shape objects (the body, each item) accept only their documented fields: an

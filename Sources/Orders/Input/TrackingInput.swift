@@ -1,3 +1,4 @@
+import JSON
 /// A validated `PUT /api/orders/{id}/tracking` body: at least one of the fields.
 ///
 /// As with `NewOrderInput`, unknown fields are refused and `null` counts as absent.

@@ -1,3 +1,4 @@
+import JSON
 /// Why a JSON text is not an order in the shape `Order.jsonBytes()` writes.
 public struct OrderDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String

@@ -1,3 +1,4 @@
+import JSON
 extension Order {
     /// The order's JSON, in the contract's shape and key order:
     /// ```

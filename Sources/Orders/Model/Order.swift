@@ -1,3 +1,4 @@
+import JSON
 /// An order as stored and as sent to clients (see `jsonBytes()` for its JSON shape).
 public struct Order: Sendable, Equatable {
     /// `ord_` followed by 16 lowercase hex digits.

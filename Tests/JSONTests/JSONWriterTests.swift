@@ -1,5 +1,5 @@
 import Testing
-@testable import Orders
+@testable import JSON
 
 @Suite struct JSONWriterTests {
     static let numbers: [(Double, String)] = [
