@@ -127,13 +127,13 @@ function rowFor(order) {
     class: selectedId === id ? 'selected' : '',
     onclick: () => select(id),
   },
-  el('td', { dataset: { label: 'Order' } },
+  el('td', { dataset: { label: 'Order' }, class: 'col-order' },
     el('button', { type: 'button', class: 'link-button mono', title: id, 'aria-label': `Order ${id}, show details` }, `#${shortId(id)}`)),
-  el('td', { dataset: { label: 'Customer' }, class: 'mono' }, order.userId ?? '—'),
-  el('td', { dataset: { label: 'Status' } }, statusPill(status)),
-  el('td', { dataset: { label: 'Total' }, class: 'num' }, formatMoney(order.total)),
-  el('td', { dataset: { label: 'Delivery partner' } }, partner?.name ?? '—'),
-  el('td', { dataset: { label: 'Updated' } }, el('time', { datetime: order.updatedAt ?? '' }, formatTime(order.updatedAt))));
+  el('td', { dataset: { label: 'Customer' }, class: 'col-customer mono' }, order.userId ?? '—'),
+  el('td', { dataset: { label: 'Status' }, class: 'col-status' }, statusPill(status)),
+  el('td', { dataset: { label: 'Total' }, class: 'col-total num' }, formatMoney(order.total)),
+  el('td', { dataset: { label: 'Delivery partner' }, class: 'col-partner' }, partner?.name ?? '—'),
+  el('td', { dataset: { label: 'Updated' }, class: 'col-updated' }, el('time', { datetime: order.updatedAt ?? '' }, formatTime(order.updatedAt))));
   if (selectedId === id) row.setAttribute('aria-current', 'true');
   return row;
 }
@@ -260,7 +260,7 @@ function renderDetail() {
     ['Updated', formatTime(order.updatedAt)],
     ['Location', formatLocation(order.tracking?.location)],
     ['Delivery partner', partner?.name
-      ? [partner.name, partner.phone ? [' · ', el('a', { href: `tel:${partner.phone.replace(/[^+\d]/g, '')}` }, partner.phone)] : null]
+      ? [partner.name, partner.phone ? [' · ', el('a', { class: 'nowrap', href: `tel:${partner.phone.replace(/[^+\d]/g, '')}` }, partner.phone)] : null]
       : '—'],
   ]));
   // The forms sit between the summary and the rest: changing tracking is what this pane is for.
@@ -288,7 +288,7 @@ function itemsTable(order) {
       el('th', { scope: 'col' }, 'Item'), el('th', { scope: 'col', class: 'num' }, 'Qty'),
       el('th', { scope: 'col', class: 'num' }, 'Price'), el('th', { scope: 'col', class: 'num' }, 'Line'))),
     el('tbody', {}, items.map((item) => el('tr', {},
-      el('td', {}, item.name ?? item.productId ?? '—', item.productId && item.name ? el('span', { class: 'muted mono small' }, ` ${item.productId}`) : null),
+      el('td', {}, item.name ?? item.productId ?? '—', item.productId && item.name ? el('div', { class: 'muted mono small' }, item.productId) : null),
       el('td', { class: 'num' }, String(item.quantity ?? '—')),
       el('td', { class: 'num' }, formatMoney(item.price)),
       el('td', { class: 'num' }, formatMoney((item.quantity ?? 0) * (item.price ?? 0)))))),
@@ -310,9 +310,13 @@ function objectView(value, emptyText) {
 function timeline(order) {
   const history = historyOf(order);
   if (history.length === 0) return el('p', { class: 'muted' }, 'No tracking updates yet.');
-  return el('ol', { class: 'history' }, history.map((entry) => el('li', {},
+  // Every update records the status it left; a pill only where it changed keeps
+  // location-only updates from reading as repeated status changes.
+  return el('ol', { class: 'history' }, history.map((entry, i) => el('li', {
+    class: entry.status && entry.status !== history[i - 1]?.status ? 'history-status' : 'history-minor',
+  },
     el('div', { class: 'history-head' },
-      entry.status ? statusPill(entry.status) : null,
+      entry.status && entry.status !== history[i - 1]?.status ? statusPill(entry.status) : null,
       el('time', { datetime: entry.at ?? '' }, formatTime(entry.at))),
     entry.note ? el('p', { class: 'history-note' }, entry.note) : null,
     isLocation(entry.location) ? el('p', { class: 'muted small' }, `Location ${formatLocation(entry.location)}`) : null)));

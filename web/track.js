@@ -130,12 +130,13 @@ function cardFor(order) {
       el('span', { class: `pill status-${status}`, dataset: { status } }, statusLabel(status))),
     el('p', { class: 'card-meta muted' },
       `Placed ${formatTime(order.createdAt)} · ${count === 1 ? '1 item' : `${count} items`} · ${formatMoney(order.total)}`),
-    steps(order),
-    el('div', { class: 'card-grid' },
-      partnerSection(order.tracking?.deliveryPartner),
-      locationSection(order)),
+    el('div', { class: 'card-body' },
+      steps(order),
+      el('div', { class: 'card-side' },
+        partnerSection(order.tracking?.deliveryPartner, status),
+        locationSection(order, status))),
     el('details', { class: 'items-list' },
-      el('summary', {}, `Items (${items.length})`),
+      el('summary', {}, `Items (${count})`),
       el('ul', {}, items.map((item) => el('li', {},
         el('span', {}, `${item.quantity ?? '?'} × ${item.name ?? item.productId ?? 'item'}`),
         el('span', { class: 'num' }, formatMoney((item.quantity ?? 0) * (item.price ?? 0))))))));
@@ -181,7 +182,12 @@ function stepItem(status, state, reached, isCurrent) {
       (reached?.notes ?? []).map((note) => el('p', { class: 'step-note' }, note))));
 }
 
-function partnerSection(partner) {
+/** Whether an order has stopped moving, so "not yet" would promise something that will not come. */
+function isFinished(status) {
+  return status === 'delivered' || status === 'cancelled';
+}
+
+function partnerSection(partner, status) {
   return el('section', { class: 'partner' },
     el('h3', {}, 'Delivery partner'),
     partner?.name
@@ -191,53 +197,59 @@ function partnerSection(partner) {
           ? el('p', {}, el('a', { class: 'phone', href: `tel:${partner.phone.replace(/[^+\d]/g, '')}` }, `Call ${partner.phone}`))
           : null,
       ]
-      : el('p', { class: 'muted' }, 'Not assigned yet.'));
+      : el('p', { class: 'muted' }, isFinished(status) ? 'None was assigned.' : 'Not assigned yet.'));
 }
 
-function locationSection(order) {
-  const last = order.tracking?.location;
-  return el('section', { class: 'where' },
-    el('h3', {}, 'Location'),
-    locationMap(order),
-    el('p', { class: 'coords mono' }, isLocation(last) ? formatLocation(last) : 'No location yet.'));
+/** The map once there is a location to draw; until then one line says when there will be. */
+function locationSection(order, status) {
+  const trail = trailOf(order);
+  let body;
+  if (trail.length > 0) {
+    body = [locationMap(trail), el('p', { class: 'coords mono' }, formatLocation(trail.at(-1)))];
+  } else if (isFinished(status)) {
+    body = el('p', { class: 'muted' }, 'No location was reported.');
+  } else {
+    body = el('p', { class: 'muted' }, 'Shown here once the order is on its way.');
+  }
+  return el('section', { class: 'where' }, el('h3', {}, 'Location'), body);
 }
 
 const MAP_W = 240;
 const MAP_H = 140;
 const MAP_PAD = 22;
 
-/**
- * A schematic map: grid, the trail of reported locations scaled to fit, and a
- * marker at the last one. No tiles, so nothing is fetched from outside.
- */
-function locationMap(order) {
+/** Every reported location, oldest first, ending at the current one. */
+function trailOf(order) {
   const last = order.tracking?.location;
   const points = historyOf(order).map((e) => e?.location).filter(isLocation);
   if (isLocation(last) && !(points.length && points.at(-1).lat === last.lat && points.at(-1).lng === last.lng)) points.push(last);
+  return points;
+}
 
+/**
+ * A schematic map: grid, the trail of reported locations scaled to fit, and a
+ * marker at the last one. No tiles, so nothing is fetched from outside.
+ * @param {{lat: number, lng: number}[]} points at least one
+ */
+function locationMap(points) {
   const grid = [];
   for (let x = 20; x < MAP_W; x += 20) grid.push(svg('line', { x1: x, y1: 0, x2: x, y2: MAP_H, class: 'map-grid' }));
   for (let y = 20; y < MAP_H; y += 20) grid.push(svg('line', { x1: 0, y1: y, x2: MAP_W, y2: y, class: 'map-grid' }));
 
-  const label = isLocation(last) ? `Map: last known location ${formatLocation(last)}` : 'Map: no location reported yet';
+  const label = `Map: last known location ${formatLocation(points.at(-1))}`;
   const children = [svg('rect', { x: 0, y: 0, width: MAP_W, height: MAP_H, rx: 8, class: 'map-bg' }), ...grid,
     svg('text', { x: MAP_W - 10, y: 16, class: 'map-north', 'text-anchor': 'middle' }, 'N')];
 
-  if (points.length === 0) {
-    children.push(svg('text', { x: MAP_W / 2, y: MAP_H / 2 + 4, 'text-anchor': 'middle', class: 'map-empty' }, 'Waiting for location'));
-  } else {
-    const project = projection(points);
-    const xy = points.map(project);
-    if (xy.length > 1) {
-      children.push(svg('polyline', { points: xy.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' '), class: 'map-trail' }));
-      for (const [x, y] of xy.slice(0, -1)) children.push(svg('circle', { cx: x, cy: y, r: 3, class: 'map-past' }));
-    }
-    const [x, y] = xy.at(-1);
-    children.push(
-      svg('circle', { cx: x, cy: y, r: 8, class: 'map-pulse' }),
-      svg('circle', { cx: x, cy: y, r: 6, class: 'map-marker' }),
-    );
+  const xy = points.map(projection(points));
+  if (xy.length > 1) {
+    children.push(svg('polyline', { points: xy.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' '), class: 'map-trail' }));
+    for (const [x, y] of xy.slice(0, -1)) children.push(svg('circle', { cx: x, cy: y, r: 3, class: 'map-past' }));
   }
+  const [x, y] = xy.at(-1);
+  children.push(
+    svg('circle', { cx: x, cy: y, r: 8, class: 'map-pulse' }),
+    svg('circle', { cx: x, cy: y, r: 6, class: 'map-marker' }),
+  );
   return svg('svg', { viewBox: `0 0 ${MAP_W} ${MAP_H}`, class: 'map', role: 'img', 'aria-label': label },
     svg('title', {}, label), ...children);
 }

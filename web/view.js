@@ -50,14 +50,19 @@ export function formatTime(iso) {
   const date = new Date(iso ?? '');
   if (Number.isNaN(date.getTime())) return '—';
   const sameDay = date.toDateString() === new Date().toDateString();
-  const time = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const time = date.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit', second: '2-digit' });
   return sameDay ? time : `${date.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}`;
 }
 
-/** A long id shortened for display; the full id goes in a title attribute. */
+/**
+ * A long id shortened for display, like a short commit hash: the type prefix
+ * ("ord_") is the same on every order, so the 8 characters after it are what tell
+ * orders apart. The full id goes in a title attribute and the detail view.
+ */
 export function shortId(id) {
   const text = String(id ?? '');
-  return text.length > 10 ? `${text.slice(0, 8)}…` : text;
+  const unique = text.replace(/^[A-Za-z]+_(?=.)/, '');
+  return unique.length > 10 ? unique.slice(0, 8) : unique;
 }
 
 /** "12.97160, 77.59460" */

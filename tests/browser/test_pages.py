@@ -2,7 +2,7 @@
 
 Each test drives headless Chromium against a server started from ORDERPUSH_BIN
 (default .build/debug/orderpush, relative to the repository root) on a free
-port, with its own database and secret in a temporary folder.
+port, with its own database and secret in a temporary folder (see harness.py).
 
 Needs: chromium and chromedriver (Debian: apt-get install chromium chromium-driver),
 Python packages selenium and pytest. CHROME_BIN and CHROMEDRIVER override where
@@ -14,37 +14,19 @@ they are looked for. Run from the repository root:
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("ORDERPUSH_BIN", ".build/debug/orderpush"))
-if not BIN.is_absolute():
-    BIN = REPO / BIN
+from harness import BIN, CHROME, CHROMEDRIVER, Server, new_chrome
 
 # Contract numbers the tests hold the pages to.
 LIVE_DEADLINE_S = 1.0  # a pushed change is on screen within this
 POLL_DEADLINE_S = 6.5  # polling every 5 s, plus one request
 RECONNECT_DEADLINE_S = 25.0  # backoff is capped at 15 s with jitter
-STARTUP_DEADLINE_S = 15.0
-
-CHROME = os.environ.get("CHROME_BIN") or shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
 
 pytestmark = [
     pytest.mark.skipif(not BIN.exists(), reason=f"server binary not built: {BIN} (set ORDERPUSH_BIN)"),
@@ -53,111 +35,6 @@ pytestmark = [
 
 
 # --- The server under test ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One orderpush process; stop() and start() again keep the port, database and secret."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.port = free_port()
-        self.db = folder / "db.sqlite"
-        self.secret = folder / "secret"
-        self.secret.write_text(secrets.token_hex(32) + "\n")
-        self.secret.chmod(0o600)
-        self.log_path = folder / "server.log"
-        self.proc: subprocess.Popen | None = None
-        self._tokens: dict[tuple[str, str], str] = {}
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [str(BIN), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--db", str(self.db),
-             "--jwt-secret-file", str(self.secret), "--web", str(REPO / "web")],
-            cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + STARTUP_DEADLINE_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited with {self.proc.returncode} at start:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.base}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        pytest.fail(f"server did not answer /healthz within {STARTUP_DEADLINE_S} s:\n{self.log()}")
-
-    def stop(self) -> int:
-        """SIGTERM, as an operator would; returns the exit status."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=15)
-        finally:
-            self.proc = None
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        self.proc = None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
-
-    def token(self, sub: str, role: str) -> str:
-        key = (sub, role)
-        if key not in self._tokens:
-            out = subprocess.run(
-                [str(BIN), "token", "--sub", sub, "--role", role, "--jwt-secret-file", str(self.secret)],
-                cwd=self.folder, capture_output=True, text=True, timeout=30, check=True,
-            )
-            self._tokens[key] = out.stdout.strip().splitlines()[-1].strip()
-        return self._tokens[key]
-
-    def api(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict | None]:
-        headers = {"Authorization": f"Bearer {token or self.token('test-service', 'service')}"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as r:
-                raw = r.read()
-                return r.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as e:
-            raw = e.read()
-            return e.code, json.loads(raw) if raw else None
-
-    def create_order(self, user_id: str, name: str = "Masala Tea", quantity: int = 2, price: float = 120.0) -> dict:
-        status, body = self.api("POST", "/api/orders", {
-            "userId": user_id,
-            "items": [{"productId": "p1", "name": name, "quantity": quantity, "price": price}],
-            "paymentMethod": "cod",
-            "shippingAddress": {"line1": "12 MG Road", "city": "Bengaluru", "pin": "560001"},
-            "metadata": {"source": "browser-test"},
-        })
-        assert status == 201, (status, body)
-        return body["order"]
-
-    def update_tracking(self, order_id: str, change: dict) -> dict:
-        status, body = self.api("PUT", f"/api/orders/{order_id}/tracking", change)
-        assert status == 200, (status, body)
-        return body["order"]
 
 
 @pytest.fixture(scope="module")
@@ -182,16 +59,10 @@ def own_server(tmp_path):
 
 class Browsers:
     def __init__(self):
-        self.drivers: list[webdriver.Chrome] = []
+        self.drivers = []
 
-    def new(self, width: int = 1280, height: int = 800) -> webdriver.Chrome:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROME
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    f"--window-size={width},{height}"):
-            options.add_argument(arg)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    def new(self, width: int = 1280, height: int = 800):
+        driver = new_chrome(width, height)
         self.drivers.append(driver)
         return driver
 
