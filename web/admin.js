@@ -1,120 +1,58 @@
 /**
  * admin.js — the live order table at /admin.
  *
- * Loads every order over HTTP, then subscribes to the `admin` channel from the
- * answer's cursor so nothing between the two is lost. Tracking changes go out as
- * PUT /api/orders/{id}/tracking; the answer and the push event that follows are
- * both applied through OrderStore, which keeps whichever is newer.
+ * page.js loads every order and follows the `admin` channel; this file draws the
+ * table and the detail pane. Tracking changes go out as PUT /api/orders/{id}/tracking;
+ * the answer and the push event that follows are both applied through page.apply,
+ * whose OrderStore keeps whichever is newer.
  */
-import { connect } from '/orderpush.js';
-import { takeToken, dropToken, readClaims, transportFromUrl, createApi } from '/session.js';
-import { OrderStore, STATUSES, statusLabel, statusOf, historyOf } from '/orders.js';
-import {
-  el, formatMoney, formatTime, formatLocation, isLocation, shortId, flash,
-  Banners, showConnection, connectionReporter,
-} from '/view.js';
-
-const TOKEN_KEY = 'orderpush.token.admin';
-const CHANNEL = 'admin';
-const RELOAD_RETRY_MS = 5000;
+import { OrderPage } from '/page.js';
+import { STATUSES, statusLabel, statusOf, historyOf } from '/orders.js';
+import { el, formatMoney, formatTime, formatLocation, isLocation, shortId } from '/view.js';
 
 const $ = (id) => document.getElementById(id);
-const banners = new Banners($('banners'));
-const badge = $('connection');
 const rows = $('order-rows');
-const store = new OrderStore();
 
-let api = null;
-let client = null;
 let selectedId = null;
-let stopped = false;
 
-function main() {
-  const token = takeToken(TOKEN_KEY);
-  if (!token) {
-    showConnection(badge, 'offline');
-    $('loading').hidden = true;
-    banners.show('auth', 'error', 'No token. Open this page as /admin?token=<jwt>; mint one with: orderpush token --sub you --role admin');
-    return;
-  }
-  const claims = readClaims(token);
-  if (claims?.sub) $('who').textContent = `${claims.sub} · ${claims.role ?? 'unknown role'}`;
-  if (claims?.role === 'user') {
-    banners.show('role', 'warning', 'This token has role "user": it sees only its own orders and cannot change tracking. Use a token with role admin.');
-  }
-
-  api = createApi(token);
-  client = connect({
-    token,
-    transport: transportFromUrl(),
-    ...connectionReporter({ badge, banners, onUnauthorized: unauthorized }),
-  });
-  wireDetail();
-  load();
-}
-
-/** (Re)loads the whole table, then (re)subscribes from the answer's cursor. */
-async function load() {
-  if (stopped) return;
-  try {
-    const snapshot = await api.listOrders();
-    if (stopped) return;
-    store.reset(snapshot.orders, snapshot.cursor);
-    renderTable();
-    if (selectedId !== null) renderDetail();
-    banners.clear('load');
-    client.subscribe(CHANNEL, onEvent, { since: snapshot.cursor, epoch: snapshot.epoch, onResync: load });
-  } catch (err) {
-    if (err.status === 401) {
-      unauthorized();
-      return;
+const page = new OrderPage({
+  tokenKey: 'orderpush.token.admin',
+  identify(claims) {
+    const who = claims?.sub ? `${claims.sub} · ${claims.role ?? 'unknown role'}` : '';
+    if (claims?.role === 'user' && claims.sub) {
+      // The server would refuse the `admin` channel; follow what this token may see.
+      return {
+        channel: `user:${claims.sub}`,
+        who,
+        warning: 'This token has role "user": it sees only its own orders and cannot change tracking. Use a token with role admin.',
+      };
     }
-    banners.show('load', 'error', `Could not load orders: ${err.message} Trying again in ${RELOAD_RETRY_MS / 1000}\u00a0s.`);
-    setTimeout(load, RELOAD_RETRY_MS);
-  }
-}
-
-function unauthorized() {
-  stopped = true;
-  dropToken(TOKEN_KEY);
-  client?.close();
-  showConnection(badge, 'offline');
-  $('loading').hidden = true;
-  $('empty').hidden = store.size > 0;
-  $('empty').textContent = 'Orders cannot be shown without a valid token.';
-  banners.show('auth', 'error', 'Token expired or invalid. Mint a new one (orderpush token --sub you --role admin) and open /admin?token=<jwt>.');
-}
-
-function onEvent(event) {
-  applyOrder(event.order, event.seq, event.event === 'order.created');
-}
-
-function applyOrder(order, seq, created = false) {
-  const result = store.apply(order, seq);
-  if (result === 'stale') return;
-  const row = rowFor(order);
-  const existing = rows.querySelector(`tr[data-order-id="${CSS.escape(String(order.id))}"]`);
-  if (existing) {
-    existing.replaceWith(row);
-    flash(row, 'row-updated');
-  } else {
-    rows.prepend(row);
-    flash(row, created ? 'row-new' : 'row-updated');
-  }
-  updateCount();
-  if (selectedId === String(order.id)) renderDetail();
-}
+    return { channel: 'admin', who };
+  },
+  list: rows,
+  render: rowFor,
+  flashNew: 'row-new',
+  flashUpdated: 'row-updated',
+  onReload() {
+    updateCount();
+    if (selectedId !== null) renderDetail();
+  },
+  onChange(order) {
+    updateCount();
+    if (selectedId === String(order.id)) renderDetail();
+  },
+  text: {
+    noToken: 'No token. Open this page as /admin?token=<jwt>; mint one with: orderpush token --sub you --role admin',
+    unauthorized: 'Signed out: the token is expired or invalid, so orders cannot be loaded or changed. Mint a new one (orderpush token --sub you --role admin) and open /admin?token=<jwt>.',
+    emptyUnauthorized: 'Orders cannot be shown without a valid token.',
+    loadFailed: 'Could not load orders',
+  },
+});
+const store = page.store;
 
 // --- Table --------------------------------------------------------------------------------
 
-function renderTable() {
-  rows.replaceChildren(...store.newestFirst().map(rowFor));
-  updateCount();
-}
-
 function updateCount() {
-  $('loading').hidden = true;
-  $('empty').hidden = store.size > 0;
   $('order-count').textContent = store.size === 1 ? '1 order' : `${store.size} orders`;
 }
 
@@ -194,7 +132,7 @@ function select(id) {
     row.classList.remove('selected');
     row.removeAttribute('aria-current');
   }
-  const row = rows.querySelector(`tr[data-order-id="${CSS.escape(id)}"]`);
+  const row = page.node(id);
   row?.classList.add('selected');
   row?.setAttribute('aria-current', 'true');
   renderDetail();
@@ -210,7 +148,7 @@ function closeDetail() {
   selectedId = null;
   $('detail').hidden = true;
   document.body.classList.remove('detail-open');
-  const row = id && rows.querySelector(`tr[data-order-id="${CSS.escape(id)}"]`);
+  const row = id && page.node(id);
   if (row) {
     row.classList.remove('selected');
     row.removeAttribute('aria-current');
@@ -331,13 +269,13 @@ async function submitTracking(form, change, onSaved = () => {}) {
   button.disabled = true;
   showFormMessage(form, 'pending', 'Saving…');
   try {
-    const answer = await api.updateTracking(id, change);
-    applyOrder(answer.order, answer.seq);
+    const answer = await page.api.updateTracking(id, change);
+    page.apply(answer.order, answer.seq);
     showFormMessage(form, 'ok', 'Saved.');
     onSaved();
   } catch (err) {
-    if (err.status === 401) unauthorized();
-    showFormMessage(form, 'error', err.status ? `${err.message} (${err.status})` : err.message);
+    if (err.status === 401) page.unauthorized();
+    showFormMessage(form, 'error', `Not saved. ${err.message}${err.status ? ` (${err.status})` : ''}`);
   } finally {
     button.disabled = false;
   }
@@ -349,4 +287,5 @@ function showFormMessage(form, kind, text) {
   msg.textContent = text;
 }
 
-main();
+wireDetail();
+page.start();

@@ -2,118 +2,42 @@
  * track.js — a customer's own orders at /track.
  *
  * The user id comes from the token's `sub` claim (decoded for display and for the
- * channel name; the server checks the token itself). Loads the orders over HTTP,
- * then follows `user:<sub>` from the answer's cursor.
+ * channel name; the server checks the token itself). page.js loads the orders and
+ * follows `user:<sub>`; this file draws one card per order.
  */
-import { connect } from '/orderpush.js';
-import { takeToken, dropToken, readClaims, transportFromUrl, createApi } from '/session.js';
-import { OrderStore, PROGRESS, statusLabel, statusOf, historyOf } from '/orders.js';
-import {
-  el, svg, formatMoney, formatTime, formatLocation, isLocation, shortId, flash,
-  Banners, showConnection, connectionReporter,
-} from '/view.js';
+import { OrderPage } from '/page.js';
+import { PROGRESS, statusLabel, statusOf, historyOf } from '/orders.js';
+import { el, svg, formatMoney, formatTime, formatLocation, isLocation, shortId } from '/view.js';
 
-const TOKEN_KEY = 'orderpush.token.track';
-const RELOAD_RETRY_MS = 5000;
-
-const $ = (id) => document.getElementById(id);
-const banners = new Banners($('banners'));
-const badge = $('connection');
-const cards = $('cards');
-const store = new OrderStore();
-
-let api = null;
-let client = null;
-let channel = null;
-let stopped = false;
-
-function main() {
-  const token = takeToken(TOKEN_KEY);
-  if (!token) {
-    showConnection(badge, 'offline');
-    $('loading').hidden = true;
-    banners.show('auth', 'error', 'No token. Open this page as /track?token=<jwt>; mint one with: orderpush token --sub u42 --role user');
-    return;
-  }
-  const sub = readClaims(token)?.sub;
-  if (typeof sub !== 'string' || sub === '') {
-    showConnection(badge, 'offline');
-    $('loading').hidden = true;
-    banners.show('auth', 'error', 'This token has no readable "sub" claim, so there is no user to show orders for.');
-    return;
-  }
-  $('who').textContent = `Signed in as ${sub}`;
-  channel = `user:${sub}`;
-
-  api = createApi(token);
-  client = connect({
-    token,
-    transport: transportFromUrl(),
-    ...connectionReporter({ badge, banners, onUnauthorized: unauthorized }),
-  });
-  load();
-}
-
-async function load() {
-  if (stopped) return;
-  try {
-    const snapshot = await api.listOrders();
-    if (stopped) return;
-    store.reset(snapshot.orders, snapshot.cursor);
-    renderAll();
-    banners.clear('load');
-    client.subscribe(channel, onEvent, { since: snapshot.cursor, epoch: snapshot.epoch, onResync: load });
-  } catch (err) {
-    if (err.status === 401) {
-      unauthorized();
-      return;
+const page = new OrderPage({
+  tokenKey: 'orderpush.token.track',
+  identify(claims) {
+    const sub = claims?.sub;
+    if (typeof sub !== 'string' || sub === '') {
+      return { error: 'This token has no readable "sub" claim, so there is no user to show orders for.' };
     }
-    banners.show('load', 'error', `Could not load your orders: ${err.message} Trying again in ${RELOAD_RETRY_MS / 1000}\u00a0s.`);
-    setTimeout(load, RELOAD_RETRY_MS);
-  }
-}
-
-function unauthorized() {
-  stopped = true;
-  dropToken(TOKEN_KEY);
-  client?.close();
-  showConnection(badge, 'offline');
-  $('loading').hidden = true;
-  $('empty').hidden = store.size > 0;
-  $('empty').textContent = 'Your orders cannot be shown without a valid link.';
-  banners.show('auth', 'error', 'Token expired or invalid: this link no longer works. Ask for a new link (a new token) and open it.');
-}
-
-function onEvent(event) {
-  const result = store.apply(event.order, event.seq);
-  if (result === 'stale') return;
-  const order = event.order;
-  const card = cardFor(order);
-  const existing = cards.querySelector(`article[data-order-id="${CSS.escape(String(order.id))}"]`);
-  if (existing) {
+    return { channel: `user:${sub}`, who: `Signed in as ${sub}` };
+  },
+  list: document.getElementById('cards'),
+  render: cardFor,
+  flashNew: 'card-new',
+  flashUpdated: 'card-updated',
+  carryOver(fresh, old) {
     // Keep the items list open if the reader opened it.
-    card.querySelector('details').open = existing.querySelector('details')?.open ?? false;
-    existing.replaceWith(card);
-    flash(card, 'card-updated');
-  } else {
-    cards.prepend(card);
-    flash(card, 'card-new');
-  }
-  updateEmpty();
-  $('announcer').textContent = result === 'new'
-    ? `New order #${shortId(order.id)}: ${statusLabel(statusOf(order))}.`
-    : `Order #${shortId(order.id)} is now ${statusLabel(statusOf(order))}.`;
-}
-
-function renderAll() {
-  cards.replaceChildren(...store.newestFirst().map(cardFor));
-  updateEmpty();
-}
-
-function updateEmpty() {
-  $('loading').hidden = true;
-  $('empty').hidden = store.size > 0;
-}
+    fresh.querySelector('details').open = old.querySelector('details')?.open ?? false;
+  },
+  onChange(order, result) {
+    document.getElementById('announcer').textContent = result === 'new'
+      ? `New order #${shortId(order.id)}: ${statusLabel(statusOf(order))}.`
+      : `Order #${shortId(order.id)} is now ${statusLabel(statusOf(order))}.`;
+  },
+  text: {
+    noToken: 'No token. Open this page as /track?token=<jwt>; mint one with: orderpush token --sub u42 --role user',
+    unauthorized: 'This link is expired or invalid, so your orders cannot be shown. Ask the shop for a new link.',
+    emptyUnauthorized: 'Your orders cannot be shown without a valid link.',
+    loadFailed: 'Could not load your orders',
+  },
+});
 
 // --- Card ---------------------------------------------------------------------------------
 
@@ -271,4 +195,4 @@ function projection(points) {
   return (p) => [MAP_W / 2 + (p.lng - midLng) * k, MAP_H / 2 - (p.lat - midLat) * k];
 }
 
-main();
+page.start();

@@ -89,24 +89,31 @@ export function flash(node, className) {
  */
 export class Banners {
   #root;
+  /** key → {node, kind, message} */
   #shown = new Map();
 
   constructor(root) {
     this.#root = root;
   }
 
-  /** @param {'error'|'warning'|'info'} kind */
+  /**
+   * Shows a banner, replacing the one of the same key. The same message again is left
+   * as it is, so screen readers do not announce it once more.
+   * @param {'error'|'warning'|'info'} kind
+   */
   show(key, kind, message, action = null) {
+    const shown = this.#shown.get(key);
+    if (shown && !action && shown.kind === kind && shown.message === message) return;
     this.clear(key);
     const node = el('div', { class: `banner banner-${kind}`, role: kind === 'error' ? 'alert' : 'status', dataset: { banner: key } },
       el('span', { class: 'banner-text', text: message }),
       action);
-    this.#shown.set(key, node);
+    this.#shown.set(key, { node, kind, message });
     this.#root.append(node);
   }
 
   clear(key) {
-    this.#shown.get(key)?.remove();
+    this.#shown.get(key)?.node.remove();
     this.#shown.delete(key);
   }
 }
@@ -150,8 +157,9 @@ export function connectionReporter({ badge, banners, onUnauthorized }) {
       const serverGone = state === 'reconnecting' && info.failures >= 2;
       showConnection(badge, serverGone ? 'offline' : state);
       if (serverGone) {
-        const wait = info.retryInMs != null ? ` Retrying in ${Math.max(1, Math.round(info.retryInMs / 1000))}\u00a0s.` : '';
-        banners.show('connection', 'warning', `The server cannot be reached.${wait} Changes made meanwhile will appear once it is back.`);
+        // No countdown: the banner would go stale between attempts, or re-announce itself every second.
+        banners.show('connection', 'warning',
+          'Cannot reach the server. Trying again every few seconds; anything that changes meanwhile will show up once it is back.');
       } else if (state === 'live' || state === 'polling') {
         banners.clear('connection');
       }

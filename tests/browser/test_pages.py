@@ -284,6 +284,16 @@ def test_pages_reconnect_after_restart_and_show_order_created_meanwhile(own_serv
     assert srv.stop() == 0, f"SIGTERM must end the server with status 0:\n{srv.log()}"
     for page in (admin, track):
         wait_connection(page, {"reconnecting", "offline", "polling"}, timeout=10)
+        # The person is told, not only the badge.
+        wait_for(page, lambda d: banner_text(d, "connection"), 10, "no banner says the server is gone")
+        assert "cannot reach the server" in banner_text(page, "connection").lower()
+
+    # A change tried meanwhile is refused on the form, visibly.
+    admin_row(admin, before["id"]).click()
+    admin.find_element(By.CSS_SELECTOR, "#form-status button[type=submit]").click()
+    message = admin.find_element(By.CSS_SELECTOR, "#form-status .form-msg")
+    wait_for(admin, lambda d: "form-msg-error" in message.get_attribute("class"), 5, "the form did not say it failed")
+    assert message.text.startswith("Not saved."), message.text
 
     srv.start()
     created = srv.create_order(customer, name="Created while away")
@@ -299,13 +309,15 @@ def test_pages_reconnect_after_restart_and_show_order_created_meanwhile(own_serv
     wait_for(admin, lambda d: (row_state(d, created["id"]) or {}).get("status") == "confirmed",
              LIVE_DEADLINE_S, "admin not live after restart")
     assert admin_row(admin, before["id"]) is not None, "orders from before the restart stay"
+    for page in (admin, track):
+        assert banner_text(page, "connection") is None, "the outage banner goes once the page is live again"
 
 
 # --- The client library and token handling --------------------------------------------------
 
 
-def mint_expired_token(server: Server, sub: str, role: str) -> str:
-    """HS256 with the server's own secret, expired well past the 60 s leeway."""
+def mint_token(server: Server, claims: dict) -> str:
+    """HS256 with the server's own secret and any claims, for tokens `orderpush token` will not make."""
     import base64
     import hashlib
     import hmac
@@ -314,10 +326,27 @@ def mint_expired_token(server: Server, sub: str, role: str) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = b64(json.dumps({"sub": sub, "role": role, "exp": int(time.time()) - 3600}).encode())
+    payload = b64(json.dumps(claims).encode())
     key = server.secret.read_bytes().rstrip(b"\n")
     signature = b64(hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest())
     return f"{header}.{payload}.{signature}"
+
+
+def mint_expired_token(server: Server, sub: str, role: str) -> str:
+    """Expired well past the 60 s leeway."""
+    return mint_token(server, {"sub": sub, "role": role, "exp": int(time.time()) - 3600})
+
+
+def banner_text(driver, key: str) -> str | None:
+    """The text of the visible banner with this key, or None."""
+    found = [b for b in driver.find_elements(By.CSS_SELECTOR, f'.banner[data-banner="{key}"]') if b.is_displayed()]
+    return found[0].text if found else None
+
+
+def open_without_live(driver, server: Server, path: str) -> None:
+    driver.get(f"{server.base}{path}")
+    wait_for(driver, lambda d: d.find_element(By.ID, "loading").get_attribute("hidden") is not None, 10,
+             f"{path} still says it is loading")
 
 
 def test_expired_token_shows_a_visible_error_on_both_pages(server, browsers):
@@ -331,6 +360,43 @@ def test_expired_token_shows_a_visible_error_on_both_pages(server, browsers):
         assert "expired or invalid" in banner.text.lower()
         assert connection(driver) == "offline"
         assert "token=" not in driver.current_url
+
+
+def test_page_without_token_says_how_to_get_one(server, browsers):
+    driver = browsers.new(390, 844)
+    for page, role in (("admin", "admin"), ("track", "user")):
+        open_without_live(driver, server, f"/{page}")
+        text = banner_text(driver, "auth")
+        assert text and text.startswith("No token."), f"/{page}: {text!r}"
+        assert f"/{page}?token=" in text and f"--role {role}" in text
+        assert connection(driver) == "offline"
+        assert console_errors(driver) == []
+
+
+def test_track_token_without_sub_is_refused_on_the_page(server, browsers):
+    driver = browsers.new()
+    token = mint_token(server, {"role": "user", "exp": int(time.time()) + 600})
+    open_without_live(driver, server, f"/track?token={token}")
+    assert 'no readable "sub" claim' in (banner_text(driver, "auth") or "")
+    assert connection(driver) == "offline"
+    assert driver.find_elements(By.CSS_SELECTOR, "article.order-card") == []
+
+
+def test_admin_page_with_user_token_warns_and_shows_only_own_orders(server, browsers):
+    customer = unique("cust")
+    own = server.create_order(customer)
+    other = server.create_order(unique("cust"))
+    driver = browsers.new()
+    open_page(driver, server, "admin", server.token(customer, "user"))
+    assert 'role "user"' in (banner_text(driver, "role") or "")
+    assert admin_row(driver, own["id"]) is not None
+    assert admin_row(driver, other["id"]) is None
+    # It follows the channel the token may follow, so its own orders stay live.
+    server.update_tracking(own["id"], {"status": "packed"})
+    wait_for(driver, lambda d: (row_state(d, own["id"]) or {}).get("status") == "packed", LIVE_DEADLINE_S,
+             "the user's own order did not update live")
+    assert banner_text(driver, "client-forbidden") is None
+    assert console_errors(driver) == []
 
 
 def run_client(driver, server: Server, script: str, timeout: float = 10):
