@@ -34,24 +34,21 @@ func concurrently(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     done.wait()
 }
 
-/// A thread running `body` until `stop` is set; `join()` waits for it.
+/// A thread running `body` until it is asked to stop; `body` loops while its argument
+/// (`shouldStop`) returns false, so it can keep its own state (a connection) across rounds.
 final class BackgroundLoop: @unchecked Sendable {
     private let stopFlag = Locked(false)
     private let finished = DispatchSemaphore(value: 0)
 
-    init(_ body: @escaping @Sendable (_ iteration: Int) -> Void) {
+    init(_ body: @escaping @Sendable (_ shouldStop: () -> Bool) -> Void) {
         let thread = Thread { [stopFlag, finished] in
-            var i = 0
-            while !stopFlag.current {
-                body(i)
-                i += 1
-            }
+            body { stopFlag.current }
             finished.signal()
         }
         thread.start()
     }
 
-    /// Asks the loop to stop after its current iteration and waits for it.
+    /// Asks the loop to stop and waits until `body` has returned.
     func stopAndJoin() {
         stopFlag.withLock { $0 = true }
         finished.wait()
