@@ -40,13 +40,17 @@ final class PushSession {
     }
 
     /// The next JSON message, answering pings on the way; nil on timeout, EOF or close
-    /// (then `closeFrame` holds the close).
+    /// (then `closeFrame` holds the close, which has been answered).
     func next() -> [String: Any]? {
         while let frame = client.readFrame() {
             switch frame.opcode {
             case 0x9: client.send(TestClient.frame(opcode: 0xA, payload: frame.payload))
             case 0xA: continue
-            case 0x8: closeFrame = frame; return nil
+            case 0x8:
+                // Answer the close, as a browser does, so the server need not wait for it.
+                closeFrame = frame
+                client.send(TestClient.frame(opcode: 0x8, payload: Array(frame.payload.prefix(2))))
+                return nil
             default: return frame.json ?? ["unparsed": frame.text]
             }
         }
@@ -71,7 +75,7 @@ final class PushSession {
         return nil
     }
 
-    /// The event of `seq`'s channel-message for order `id` on `channel`, skipping others.
+    /// The next `kind` event for order `id` on `channel`, skipping any other message.
     func event(for id: String, kind: String, channel: String) -> [String: Any]? {
         next(where: { m in
             m["type"] as? String == "event" && m["channel"] as? String == channel && m["event"] as? String == kind
