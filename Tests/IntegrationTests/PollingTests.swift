@@ -169,6 +169,22 @@ import Testing
         #expect(statuses.last == 304, "If-None-Match with the current ETag answered \(statuses)")
     }
 
+    @Test func twoUsersNeverShareAnETagForDifferentLists() throws {
+        // Same URL, same head, same number of orders, different orders: a browser cache
+        // that revalidated one user's list with the other's ETag would show the wrong orders.
+        let a = uniqueID("etag-a"), b = uniqueID("etag-b")
+        _ = try client.createOrder(token: user(a))
+        _ = try client.createOrder(token: user(b))
+        var pair: (PollAnswer, PollAnswer)?
+        for _ in 0..<20 where pair == nil {
+            let first = try client.poll(token: user(a)), second = try client.poll(token: user(b))
+            if first.cursor == second.cursor { pair = (first, second) }
+        }
+        let (first, second) = try #require(pair)
+        #expect(first.orders.count == second.orders.count)
+        #expect(first.etag != nil && first.etag != second.etag)
+    }
+
     @Test(arguments: ["since=-1", "since=abc", "since=1.5", "since=", "since=0x10", "since=99999999999999999999",
                       "since=0&limit=0", "since=0&limit=501", "since=0&limit=abc", "since=0&limit=-3", "limit=0"])
     func badQueryValuesAre400(query: String) throws {

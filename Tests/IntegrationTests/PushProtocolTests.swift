@@ -40,6 +40,22 @@ import Testing
         #expect(head >= before.cursor)
         #expect(answer["epoch"] as? String == before.epoch)
         #expect((before.epoch ?? "").isEmpty == false)
+        #expect(head <= (try client.poll(token: adminToken).cursor))
+    }
+
+    @Test func subjectsWithQuotesAndUnicodeGetTheirOwnChannel() throws {
+        let sub = #"o'brien "the" 🚚 \ "# + uniqueID("user")
+        let token = user(sub)
+        let s = try session(token)
+        try s.subscribed("user:" + sub)
+        let created = try client.createOrder(token: token)
+        #expect(created.order["userId"] as? String == sub)
+        let event = try #require(s.next())
+        #expect(event.channel == "user:" + sub)
+        #expect(event.seq == created.seq)
+        let polled = try client.poll(token: token, query: "since=0")
+        #expect(polled.events.first?.channel == "user:" + sub)
+        #expect(polled.seqs == [created.seq])
     }
 
     @Test func aNewOrderReachesAdminAndItsOwnerAndNobodyElse() throws {

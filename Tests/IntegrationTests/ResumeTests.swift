@@ -5,6 +5,46 @@ import Testing
 /// duplicate at the seam"; the polling cursor likewise): a background thread writes
 /// without pause while a client drops its connection and resumes several times.
 @Suite(.sharedServer()) struct ResumeTests {
+    @Test func theAdminChannelResumesWithNoGapAndNoDuplicate() throws { try ResumeScenarios().adminChannel() }
+    @Test func aUserChannelResumesWithExactlyThatUsersEvents() throws { try ResumeScenarios().userChannel() }
+    @Test func pollingWithTheCursorSkipsAndRepeatsNothing() throws { try ResumeScenarios().polling() }
+}
+
+/// The same with two event-loop threads: writes answered on one loop, subscribers on
+/// either, each loop with its own seam between replay and live events.
+@Suite(.sharedServer(["--loops", "2"])) struct ResumeOnTwoLoopsTests {
+    @Test func theAdminChannelResumesWithNoGapAndNoDuplicate() throws { try ResumeScenarios().adminChannel() }
+    @Test func aUserChannelResumesWithExactlyThatUsersEvents() throws { try ResumeScenarios().userChannel() }
+    @Test func pollingWithTheCursorSkipsAndRepeatsNothing() throws { try ResumeScenarios().polling() }
+
+    @Test func everySubscriberGetsEachEventWhicheverLoopServesIt() throws {
+        let server = try SharedServer.current()
+        let tokens = try TokenFactory(server: server)
+        let owner = uniqueID("spread")
+        // Enough connections that both loops serve some.
+        var sessions: [PushSession] = []
+        for i in 0..<8 {
+            let s = try PushSession(port: server.port, token: tokens.token(sub: i % 2 == 0 ? owner : "ops", role: i % 2 == 0 ? "user" : "admin"))
+            try s.subscribed(i % 2 == 0 ? "user:\(owner)" : "admin")
+            sessions.append(s)
+        }
+        let client = try TestClient(port: server.port)
+        var created: [CreatedOrder] = []
+        for _ in 0..<5 { created.append(try client.createOrder(token: tokens.token(sub: owner, role: "user"))) }
+        for (i, s) in sessions.enumerated() {
+            let channel = i % 2 == 0 ? "user:\(owner)" : "admin"
+            var seqs: [Int] = []
+            while seqs.count < created.count, let m = s.next() {
+                if m.orderID.map({ id in created.contains { $0.id == id } }) == true { seqs.append(m.seq ?? -1) }
+                #expect(m.channel == channel)
+            }
+            #expect(seqs == created.map(\.seq), "subscriber \(i)")
+        }
+    }
+}
+
+/// The resume scenarios, against the suite's shared server.
+struct ResumeScenarios {
     let server: ServerProcess
     let tokens: TokenFactory
     let adminToken: String
@@ -68,7 +108,7 @@ import Testing
         #expect(broken == nil, "out of order or duplicated at \(String(describing: broken))", sourceLocation: sourceLocation)
     }
 
-    @Test func theAdminChannelResumesWithNoGapAndNoDuplicate() throws {
+    func adminChannel() throws {
         let start = try TestClient(port: server.port).head(adminToken: adminToken)
         let (writer, acked) = startWriter(owners: [uniqueID("r1"), uniqueID("r2")])
         var received: [Int] = []
@@ -91,7 +131,7 @@ import Testing
         #expect(Set(acked.current.map(\.seq)).isSubset(of: Set(received)))
     }
 
-    @Test func aUserChannelResumesWithExactlyThatUsersEvents() throws {
+    func userChannel() throws {
         let me = uniqueID("resumer"), noise = uniqueID("noise")
         let token = tokens.token(sub: me, role: "user")
         let (writer, acked) = startWriter(owners: [me, noise, noise])
@@ -114,7 +154,7 @@ import Testing
         #expect(polled.compactMap(\.seq) == received)
     }
 
-    @Test func pollingWithTheCursorSkipsAndRepeatsNothing() throws {
+    func polling() throws {
         let start = try TestClient(port: server.port).head(adminToken: adminToken)
         let (writer, acked) = startWriter(owners: [uniqueID("p1")])
         let c = try TestClient(port: server.port)

@@ -113,6 +113,12 @@ func jsonEqual(_ a: Any?, _ b: Any?) -> Bool {
     return x == y
 }
 
+/// `text` as a JSON string literal, quotes included.
+func jsonString(_ text: String) -> String {
+    let data = try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+    return data.map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+}
+
 /// A JSON text decoded, for comparing with what the server sent back.
 func decodeJSON(_ text: String) -> Any? {
     try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)

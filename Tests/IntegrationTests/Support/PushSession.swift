@@ -21,10 +21,11 @@ final class PushSession {
 
     func send(_ json: String) { client.sendText(json) }
 
+    /// Sends `subscribe` (the answer is left to read).
     func subscribe(_ channel: String, since: Int? = nil, epoch: String? = nil) {
-        var message = #"{"type":"subscribe","channel":"\#(channel)""#
+        var message = #"{"type":"subscribe","channel":\#(jsonString(channel))"#
         if let since { message += #","since":\#(since)"# }
-        if let epoch { message += #","epoch":"\#(epoch)""# }
+        if let epoch { message += #","epoch":\#(jsonString(epoch))"# }
         send(message + "}")
     }
 

@@ -23,7 +23,7 @@ struct TokenFactory: Sendable {
 
     /// A valid token (unless `expiresIn` puts `exp` in the past).
     func token(sub: String, role: String, expiresIn: Int64 = 3600) -> String {
-        let payload = #"{"sub":"\#(sub)","role":"\#(role)","iat":\#(Self.now),"exp":\#(Self.now + expiresIn)}"#
+        let payload = #"{"sub":\#(jsonString(sub)),"role":"\#(role)","iat":\#(Self.now),"exp":\#(Self.now + expiresIn)}"#
         return signed(payload: payload)
     }
 
