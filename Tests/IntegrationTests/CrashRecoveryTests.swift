@@ -17,6 +17,7 @@ import Testing
     @Test func everyAcknowledgedWriteSurvivesSIGKILL() throws {
         let target = 200
         let server = try ServerProcess()
+        defer { server.stopAndRemoveData() }
         let tokens = try TokenFactory(server: server)
         let admin = tokens.token(sub: "ops", role: "admin")
         let port = server.port
@@ -56,6 +57,7 @@ import Testing
         #expect(acknowledged.count >= target)
 
         let restarted = try ServerProcess(dataDir: server.dataDir)
+        defer { restarted.stop() }
         let client = try TestClient(port: restarted.port, timeoutSeconds: 10)
         let events = try client.pollAll(token: admin, since: 0, limit: 50)
         let seqs = events.compactMap(\.seq)

@@ -7,6 +7,7 @@ import Testing
 @Suite struct RestartTests {
     @Test func sigtermClosesSocketsWith1001AndKeepsTheHistory() throws {
         let server = try ServerProcess()
+        defer { server.stopAndRemoveData() }
         let tokens = try TokenFactory(server: server)
         let admin = tokens.token(sub: "ops", role: "admin")
         let client = try TestClient(port: server.port)
@@ -22,6 +23,7 @@ import Testing
         #expect(server.waitForExit(timeout: 10) == 0)
 
         let again = try ServerProcess(dataDir: server.dataDir)
+        defer { again.stop() }
         let c2 = try TestClient(port: again.port)
         let state = try c2.poll(token: admin, query: "since=0")
         #expect(state.epoch == epoch)
@@ -44,6 +46,7 @@ import Testing
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3), "needs the sqlite3 command to age events"))
     func cursorsBelowTheRetainedFloorAreExpired() throws {
         let server = try ServerProcess(arguments: ["--retention-days", "1"])
+        defer { server.stopAndRemoveData() }
         let tokens = try TokenFactory(server: server)
         let admin = tokens.token(sub: "ops", role: "admin")
         let user = tokens.token(sub: "old-timer", role: "user")
@@ -64,6 +67,7 @@ import Testing
         #expect(age.terminationStatus == 0)
 
         let again = try ServerProcess(arguments: ["--retention-days", "1"], dataDir: server.dataDir)
+        defer { again.stop() }
         let c2 = try TestClient(port: again.port)
         // Pruning runs on start, beside serving: wait for it to show.
         var status = 0
