@@ -185,8 +185,8 @@ extension OrderService {
                 orders = try store.orders(userId: userScope, limit: Self.maxListedOrders)
                 cursor = head
             }
-            let etag = "\"\(epoch.prefix(12))-\(userScope == nil ? "a" : "u")-\(since.map(String.init) ?? "all")-\(cursor)-\(events.count)-\(orders.count)\""
-            if since != nil, let match = request.headers["If-None-Match"], Self.etagMatches(match, etag) {
+            let etag = "\"\(epoch.prefix(12))-\(Self.etagScope(userScope))-\(since.map(String.init) ?? "all")-\(cursor)-\(events.count)-\(orders.count)\""
+            if let match = request.headers["If-None-Match"], Self.etagMatches(match, etag) {
                 var headers = HTTPHeaders()
                 headers.add("ETag", etag)
                 return HTTPResponse(status: .notModified, headers: headers)
@@ -216,6 +216,16 @@ extension OrderService {
 
     private func cursorExpired(_ message: String) -> HTTPResponse {
         .error(HTTPStatus(code: 410, reason: "Gone"), code: "cursor_expired", message: message)
+    }
+
+    /// Who the answer is for, in its ETag: "a" for the admin view, else a hash of the user's
+    /// sub, so two users' lists (same URL, same head, same count) never share an ETag and a
+    /// browser cache revalidating one user's copy cannot be told the other's is current.
+    static func etagScope(_ userScope: String?) -> String {
+        guard let userScope else { return "a" }
+        let hex = Array("0123456789abcdef".utf8)
+        let digest = Digest.sha256(Array(userScope.utf8)).prefix(8)
+        return "u" + String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] }, as: UTF8.self)
     }
 
     static func etagMatches(_ header: String, _ etag: String) -> Bool {

@@ -94,7 +94,11 @@ extension OrderService {
                 return sendError(code: "unavailable", message: "the event log could not be read; retry", channel: channel,
                                  client: client, on: connection)
             }
-            if since < floor || since > lastDeliveredSeq {
+            // With several loops, another loop may already have delivered `since`: it is
+            // committed, only not yet in this loop's mailbox. The log's head tells.
+            var head = lastDeliveredSeq
+            if since > head, let committed = try? store.head() { head = committed }
+            if since < floor || since > head {
                 return sendError(code: "cursor_expired",
                                  message: since < floor ? "events after \(since) are no longer retained; reload over HTTP"
                                                         : "seq \(since) is not in this history; reload over HTTP",
@@ -103,8 +107,15 @@ extension OrderService {
         }
         // A repeated subscribe starts over: the client asked for this replay explicitly.
         loop.unsubscribe(connection, client: client, from: channel)
+        skipThrough[connection.serial]?[channel] = nil
+        if let since, since > lastDeliveredSeq {
+            // Nothing to replay; the events up to `since` are on their way to this loop and
+            // the client has them already.
+            skipThrough[connection.serial, default: [:]][channel] = since
+        }
+        let head = max(lastDeliveredSeq, since ?? 0)
         connection.sendFrame(FrameEncoder.frame(opcode: .text,
-                                                payload: PushMessage.subscribed(channel: channel, head: lastDeliveredSeq, epoch: epoch)))
+                                                payload: PushMessage.subscribed(channel: channel, head: head, epoch: epoch)))
         if var cursor = since {
             let userScope = channel == "admin" ? nil : String(channel.dropFirst(5))
             while cursor < lastDeliveredSeq, connection.webSocket?.closeSent == false {

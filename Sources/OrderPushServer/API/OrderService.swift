@@ -19,6 +19,10 @@ final class OrderService: LoopServices {
     /// The newest `seq` this loop has fanned out. Replays read up to here and live delivery
     /// continues after it, so a new subscription sees no gap and no duplicate at the seam.
     private(set) var lastDeliveredSeq: Int64
+    /// Subscriptions (by connection serial, then channel) that resumed from a seq this loop
+    /// had not delivered yet because another loop heard of it first: their events up to that
+    /// seq are skipped. Almost always empty; entries go once this loop has caught up.
+    var skipThrough: [UInt64: [String: Int64]] = [:]
     private var pendingWrites = 0
 
     init(loop: ServerLoop, store: SQLiteOrderStore, verifier: JWTVerifier, writer: StorageWriter) throws {
@@ -115,12 +119,23 @@ final class OrderService: LoopServices {
             fanOut(event, channel: "admin")
             fanOut(event, channel: "user:" + event.userId)
         }
+        if !skipThrough.isEmpty {
+            skipThrough = skipThrough.compactMapValues { channels in
+                let pending = channels.filter { $0.value > lastDeliveredSeq }
+                return pending.isEmpty ? nil : pending
+            }
+        }
     }
 
     private func fanOut(_ event: StoredEvent, channel: String) {
         guard let subscribers = loop.registry.connections(on: channel), !subscribers.isEmpty else { return }
         let frame = FrameEncoder.frame(opcode: .text, payload: PushMessage.event(event, channel: channel))
-        for connection in subscribers { connection.sendFrame(frame) }
-        metrics.messagesDelivered.add(subscribers.count, ordering: .relaxed)
+        var delivered = 0
+        for connection in subscribers {
+            if !skipThrough.isEmpty, let through = skipThrough[connection.serial]?[channel], event.seq <= through { continue }
+            connection.sendFrame(frame)
+            delivered += 1
+        }
+        metrics.messagesDelivered.add(delivered, ordering: .relaxed)
     }
 }
