@@ -7,7 +7,7 @@ import WebSocket
 /// The `/ws` protocol of CONTRACT.md §3: subscribe (with replay from `since`), unsubscribe.
 extension OrderService {
     /// Events read from the log per query while replaying.
-    private static let replayPage = 500
+    private static let replayPage = 200
 
     func handlePushMessage(_ bytes: [UInt8], client: PushClient, on connection: Connection) {
         let message: JSONValue
@@ -32,7 +32,7 @@ extension OrderService {
                                  channel: channel, client: client, on: connection)
             }
             if type == "unsubscribe" {
-                loop.unsubscribe(connection, client: client, from: channel)
+                cancel(channel, of: connection, client: client)
                 connection.sendFrame(FrameEncoder.frame(opcode: .text, payload: PushMessage.unsubscribed(channel: channel)))
             } else {
                 subscribe(message, channel: channel, client: client, on: connection)
@@ -106,8 +106,7 @@ extension OrderService {
             }
         }
         // A repeated subscribe starts over: the client asked for this replay explicitly.
-        loop.unsubscribe(connection, client: client, from: channel)
-        skipThrough[connection.serial]?[channel] = nil
+        cancel(channel, of: connection, client: client)
         if let since, since > lastDeliveredSeq {
             // Nothing to replay; the events up to `since` are on their way to this loop and
             // the client has them already.
@@ -116,30 +115,79 @@ extension OrderService {
         let head = max(lastDeliveredSeq, since ?? 0)
         connection.sendFrame(FrameEncoder.frame(opcode: .text,
                                                 payload: PushMessage.subscribed(channel: channel, head: head, epoch: epoch)))
-        if var cursor = since {
-            let userScope = channel == "admin" ? nil : String(channel.dropFirst(5))
-            while cursor < lastDeliveredSeq, connection.webSocket?.closeSent == false {
-                let page: [StoredEvent]
-                do {
-                    page = try store.events(after: cursor, userId: userScope, limit: Self.replayPage)
-                } catch {
-                    return connection.startClose(code: CloseCode.internalError, reason: "event log unreadable; resume with since")
-                }
-                for event in page where event.seq <= lastDeliveredSeq {
-                    connection.sendFrame(FrameEncoder.frame(opcode: .text, payload: PushMessage.event(event, channel: channel)))
-                }
-                guard let last = page.last, page.count == Self.replayPage else { break }
-                cursor = last.seq
-            }
-            // A replay that overflowed the output cap closed the connection with 1013.
-            guard connection.webSocket?.closeSent == false else { return }
+        if let since, since < lastDeliveredSeq {
+            replays[connection.serial, default: [:]][channel] = since
+            connection.notifiesWhenDrained = true
+            continueReplays(on: connection, client: client)
+        } else {
+            follow(channel, connection: connection, client: client)
         }
+    }
+
+    /// Ends a subscription or a replay in progress on `channel`.
+    func cancel(_ channel: String, of connection: Connection, client: PushClient) {
+        loop.unsubscribe(connection, client: client, from: channel)
+        skipThrough[connection.serial]?[channel] = nil
+        replays[connection.serial]?[channel] = nil
+    }
+
+    /// Live delivery from now on: the replay (if any) has reached `lastDeliveredSeq`.
+    private func follow(_ channel: String, connection: Connection, client: PushClient) {
         client.channels.append(channel)
         _ = loop.registry.add(connection, to: channel)
         if channel == "admin" {
             metrics.adminSubscriptions.add(1, ordering: .relaxed)
         } else {
             metrics.userSubscriptions.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Replays stored events while the connection's queue stays under half its cap, and
+    /// continues when the queue has drained (`outputDrained`). A long backlog therefore
+    /// flows at the client's pace instead of tripping the slow-consumer limit. The target is
+    /// `lastDeliveredSeq` as it moves: events that arrive meanwhile are read from the log
+    /// too, and the subscription goes live only once the replay has caught up, so there is
+    /// no gap and no duplicate at the seam.
+    func continueReplays(on connection: Connection, client: PushClient) {
+        guard let pending = replays[connection.serial] else {
+            connection.notifiesWhenDrained = false
+            return
+        }
+        let budget = connection.outputCapacity / 2
+        for (channel, start) in pending {
+            var cursor = start
+            let userScope = channel == "admin" ? nil : String(channel.dropFirst(5))
+            while cursor < lastDeliveredSeq, connection.queuedOutputBytes < budget {
+                let page: [StoredEvent]
+                do {
+                    page = try store.events(after: cursor, userId: userScope, limit: Self.replayPage)
+                } catch {
+                    replays[connection.serial] = nil
+                    return connection.startClose(code: CloseCode.internalError, reason: "event log unreadable; resume with since")
+                }
+                var sentAll = true
+                for event in page where event.seq <= lastDeliveredSeq {
+                    guard connection.queuedOutputBytes < budget else { sentAll = false; break }
+                    connection.sendFrame(FrameEncoder.frame(opcode: .text, payload: PushMessage.event(event, channel: channel)))
+                    cursor = event.seq
+                }
+                guard connection.webSocket?.closeSent == false else { return }
+                // A page sent whole that was short, or that reached past what this loop has
+                // delivered, means the channel has nothing more up to `lastDeliveredSeq`.
+                if sentAll && (page.count < Self.replayPage || (page.last?.seq ?? 0) >= lastDeliveredSeq) {
+                    cursor = lastDeliveredSeq
+                }
+            }
+            if cursor >= lastDeliveredSeq {
+                replays[connection.serial]?[channel] = nil
+                follow(channel, connection: connection, client: client)
+            } else {
+                replays[connection.serial]?[channel] = cursor
+            }
+        }
+        if replays[connection.serial]?.isEmpty ?? true {
+            replays[connection.serial] = nil
+            connection.notifiesWhenDrained = false
         }
     }
 }

@@ -23,6 +23,8 @@ final class OrderService: LoopServices {
     /// had not delivered yet because another loop heard of it first: their events up to that
     /// seq are skipped. Almost always empty; entries go once this loop has caught up.
     var skipThrough: [UInt64: [String: Int64]] = [:]
+    /// Replays in progress (by connection serial, then channel): the seq read up to so far.
+    var replays: [UInt64: [String: Int64]] = [:]
     private var pendingWrites = 0
 
     init(loop: ServerLoop, store: SQLiteOrderStore, verifier: JWTVerifier, writer: StorageWriter) throws {
@@ -108,6 +110,18 @@ final class OrderService: LoopServices {
         case .failure(.storage):
             return .error(.serviceUnavailable, code: "storage_unavailable", message: "the change was not saved; retry")
         }
+    }
+
+    // MARK: - Connection events
+
+    func outputDrained(_ connection: Connection) {
+        guard case .push(let client)? = connection.webSocket?.endpoint else { return }
+        continueReplays(on: connection, client: client)
+    }
+
+    func webSocketClosed(_ connection: Connection) {
+        replays[connection.serial] = nil
+        skipThrough[connection.serial] = nil
     }
 
     // MARK: - Fan-out

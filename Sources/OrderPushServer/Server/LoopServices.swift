@@ -13,4 +13,8 @@ protocol LoopServices: AnyObject {
     /// Committed events, in `seq` order.
     func deliver(_ events: [StoredEvent])
     func complete(_ completions: [WriteCompletion])
+    /// A connection that asked for it (`notifiesWhenDrained`) has written all it had queued.
+    func outputDrained(_ connection: Connection)
+    /// A WebSocket connection is going away; drop what is kept for it.
+    func webSocketClosed(_ connection: Connection)
 }

@@ -123,6 +123,7 @@ final class ServerLoop {
             broadcastClients.removeValue(forKey: connection.serial)
         case .push(let client):
             for channel in client.channels { unsubscribe(connection, client: client, from: channel) }
+            services?.webSocketClosed(connection)
         case .echo:
             break
         }

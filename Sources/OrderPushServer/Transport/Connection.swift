@@ -35,6 +35,9 @@ final class Connection: EventHandler {
     /// or the lingering-close limit.
     private var deadlineMs: Int64
     var isQueuedForFlush = false
+    /// Set while the application feeds this connection at its pace (a replay): tell it when
+    /// the queue has drained.
+    var notifiesWhenDrained = false
     private var wantsWritable = false
     /// A TLS read that must first write (handshake, key update) waits for EPOLLOUT.
     private var readWaitsForWritable = false
@@ -56,6 +59,8 @@ final class Connection: EventHandler {
     }
 
     var queuedOutputBytes: Int { output.byteCount }
+    /// The queue cap past which the connection is closed as a slow consumer.
+    var outputCapacity: Int { outputCap }
     var isOpen: Bool { phase != .closed }
 
     // MARK: - Readiness
@@ -261,6 +266,10 @@ final class Connection: EventHandler {
             }
         }
         if wantsWritable { wantsWritable = false; updateInterest() }
+        if notifiesWhenDrained && phase == .webSocket {
+            loop.services?.outputDrained(self)
+            if !output.isEmpty { loop.scheduleFlush(self) }
+        }
         if closeWhenFlushed {
             beginLingeringClose()
         } else if phase == .http {
