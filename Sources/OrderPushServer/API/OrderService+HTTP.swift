@@ -106,7 +106,7 @@ extension OrderService {
 
     private func inputError(_ error: OrderInputError) -> HTTPResponse {
         switch error.kind {
-        case .tooLarge: return .error(.contentTooLarge, code: "too_large", message: error.message)
+        case .tooLarge: return .error(.contentTooLarge, code: "content_too_large", message: error.message)
         case .malformedJSON: return .error(.badRequest, code: "bad_json", message: error.message)
         case .invalidField: return .error(.badRequest, code: "bad_request", message: error.message)
         }
@@ -185,7 +185,10 @@ extension OrderService {
                 orders = try store.orders(userId: userScope, limit: Self.maxListedOrders)
                 cursor = head
             }
-            let etag = "\"\(epoch.prefix(12))-\(Self.etagScope(userScope))-\(since.map(String.init) ?? "all")-\(cursor)-\(events.count)-\(orders.count)\""
+            // The newest change among the listed orders is part of the version too: a page cut
+            // by `limit` can list an order that has changed since, with the same cursor.
+            let newestChange = orders.lazy.map(\.updatedAtMs).max() ?? 0
+            let etag = "\"\(epoch.prefix(12))-\(Self.etagScope(userScope))-\(since.map(String.init) ?? "all")-\(cursor)-\(events.count)-\(orders.count)-\(newestChange)\""
             if let match = request.headers["If-None-Match"], Self.etagMatches(match, etag) {
                 var headers = HTTPHeaders()
                 headers.add("ETag", etag)

@@ -50,7 +50,8 @@ extension OrderService {
         if channel == "admin" { return true }
         guard channel.hasPrefix("user:") else { return false }
         let id = channel.utf8.dropFirst(5)
-        return !id.isEmpty && id.count <= 256 && id.allSatisfy { $0 >= 0x20 && $0 != 0x7f }
+        // As long as any `sub` a token can carry (tokens are at most 8 KiB).
+        return !id.isEmpty && id.count <= 8192 && id.allSatisfy { $0 >= 0x20 && $0 != 0x7f }
     }
 
     static func mayFollow(_ channel: String, _ claims: Claims) -> Bool {

@@ -127,8 +127,7 @@ final class Connection: EventHandler {
                 event = try httpParser!.next()
             } catch {
                 loop.metrics.countRequest(status: error.status.code)
-                send(HTTPResponse.error(error.status, code: "bad_request", message: error.message)
-                    .serialize(keepAlive: false))
+                send(HTTPResponse.error(error).serialize(keepAlive: false))
                 closeWhenFlushed = true
                 break
             }
