@@ -84,11 +84,13 @@ struct Coordinator {
         }
 
         let before = pid.flatMap(ServerSample.read)
+        let ownBefore = ownCPUSeconds()
         let go = Clock.nowNs() + 20_000_000
         shared.goNs.store(go, ordering: .releasing)
         for t in threads { joinThread(t) }
         let endNs = Clock.nowNs()
         let after = pid.flatMap(ServerSample.read)
+        let ownCPU = ownCPUSeconds() - ownBefore
         var total = merged(shared)
         let window = Double(endNs - go) / 1e9
 
@@ -144,6 +146,8 @@ struct Coordinator {
         report.add("server_cpu_s", cpu)
         report.add("server_cpu_s_per_minute", cpu.map { window > 0 ? $0 / window * 60 : 0 })
         report.add("server_rss_kib", after?.rssKiB)
+        report.add("loadgen_cpu_s", ownCPU)
+        report.add("loadgen_cpu_share", window > 0 ? ownCPU / window / Double(settings.threads) : nil)
         emit(report)
 
         var line = "[\(settings.label)] \(settings.mode.rawValue): \(total.clientsReady) clients, published \(total.published)"
@@ -160,7 +164,7 @@ struct Coordinator {
             say("  polls: \(total.pollRequests) sent, \(total.poll200) × 200, \(total.poll304) × 304, \(total.pollOther) other, \(total.pollLate) late")
         }
         say("  window \(format3(window)) s, client bytes in \(total.bytesReceived) out \(total.bytesSent)"
-            + (cpu.map { ", server CPU \(format3($0)) s" } ?? ""))
+            + (cpu.map { ", server CPU \(format3($0)) s" } ?? "") + ", loadgen CPU \(format3(ownCPU)) s")
         if let e = total.firstError { say("  first error: \(e)") }
         if let e = total.firstRejection { say("  first rejection: \(e)") }
         if let e = total.firstServerError { say("  first server error: \(e)") }

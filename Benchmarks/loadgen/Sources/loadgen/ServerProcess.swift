@@ -36,3 +36,12 @@ struct ServerSample: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+/// This process's own CPU seconds (user + system), to show whether the load generator
+/// itself was saturated.
+func ownCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
