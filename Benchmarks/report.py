@@ -175,15 +175,57 @@ def main():
           f"{ratio(pb, wb)} the bytes of WebSocket push for the same events.")
     w("")
 
+    w("Reading the table:")
+    w("")
+    w("- (b) is dominated by the kernel: each message is one `send` per subscriber socket, about 4–5 µs of "
+      "kernel time each on loopback (the receiving side's TCP processing runs in the sender's context), "
+      "so 10 000 subscribers cost ~45 ms of one core per message; p50 is roughly when the median "
+      "subscriber's turn comes.")
+    w("- (c) latencies are queueing delays of a burst (all 2 000 messages are sent at once), not comparable to (b).")
+    w("- (e) polling: *missing* counts events created in the last poll interval of the window, which no "
+      "client had polled yet when the window closed; the *event delay* is when a client first saw the order, "
+      "i.e. about half the poll interval on average. Bytes are what the clients sent and received "
+      "(HTTP requests and answers, or WebSocket frames), handshakes excluded.")
+    w("- *loadgen CPU* (All runs) shows whether the load generator was near one core (its limit per thread).")
+    w("")
+
     w("## One event loop or two (OrderPush `--loops 1` vs `--loops 2`)")
     w("")
-    w("| load | --loops 1 | --loops 2 | loops 2 / loops 1 |")
+    w("Medians over the runs of each configuration (every run listed under All runs); the runs alternate "
+      "between the two configurations, so a slow minute on this shared machine hits both alike.")
+    w("")
+    w("| load | --loops 1 | --loops 2 | loops 2 vs loops 1 |")
     w("|---|---|---|---|")
-    for load_key, title, fmt, key in [("b", "(b) latency p50 / p99 / max", latency, "p99_ms"),
-                                      ("c", "(c) deliveries/s", throughput, "deliveries_per_s")]:
-        one, two = get(runs, f"{load_key}-orderpush", key), get(runs, f"{load_key}-orderpush-loops2", key)
-        w(f"| {title} | {cell(runs, f'{load_key}-orderpush', fmt)} | {cell(runs, f'{load_key}-orderpush-loops2', fmt)} | "
-          f"{ratio(two, one)} ({key}) |")
+
+    def series(prefix, key):
+        vals = []
+        for label, r in runs.items():
+            if r.get("event") != "result" or r.get(key) is None:
+                continue
+            if label == prefix or (label.startswith(prefix + "-r") and label[len(prefix) + 2:].isdigit()):
+                vals.append(r[key])
+        return vals
+
+    def median(v):
+        v = sorted(v)
+        return None if not v else (v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2)
+
+    def all_runs(v, digits):
+        return ", ".join(num(x, digits) for x in v)
+
+    for key, title, better in [("p50_ms", "(b) latency p50, ms", "lower"), ("p99_ms", "(b) latency p99, ms", "lower"),
+                               ("max_ms", "(b) latency max, ms", "lower"),
+                               ("deliveries_per_s", "(c) deliveries/s", "higher")]:
+        letter = "b" if key != "deliveries_per_s" else "c"
+        one, two = series(f"{letter}-orderpush", key), series(f"{letter}-orderpush-loops2", key)
+        m1, m2 = median(one), median(two)
+        verdict = "–"
+        if m1 and m2:
+            if better == "lower":
+                verdict = f"{m1 / m2:.2f}× lower (better)" if m2 < m1 else f"{m2 / m1:.2f}× higher (worse)"
+            else:
+                verdict = f"{m2 / m1:.2f}× ({'better' if m2 > m1 else 'worse'})"
+        w(f"| {title} | {num(m1)} (runs: {all_runs(one, 1)}) | {num(m2)} (runs: {all_runs(two, 1)}) | {verdict} |")
     w("")
     w("The load generator shares the same two cores; with `--loops 2` the server's second loop competes "
       "with it for CPU, which is part of what this comparison measures on a 2-core machine.")
@@ -191,14 +233,15 @@ def main():
 
     w("## All runs")
     w("")
-    w("| run | ready | connect s | p50 ms | p99 ms | max ms | missing | dup | ooo | deliveries/s | server CPU s | server RSS KiB |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    w("| run | ready | connect s | p50 ms | p99 ms | max ms | missing | dup | ooo | deliveries/s | server CPU s | loadgen CPU s | window s | server RSS KiB |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for label, r in runs.items():
         if r.get("event") != "result":
             continue
         w(f"| {label} | {r.get('ready')} | {num(r.get('connect_seconds'), 2)} | {num(r.get('p50_ms'), 2)} | "
           f"{num(r.get('p99_ms'), 2)} | {num(r.get('max_ms'), 2)} | {r.get('missing', '–')} | {r.get('duplicates', '–')} | "
           f"{r.get('out_of_order', '–')} | {num(r.get('deliveries_per_s'))} | {num(r.get('server_cpu_s'), 2)} | "
+          f"{num(r.get('loadgen_cpu_s'), 2)} | {num(r.get('window_s'), 2)} | "
           f"{r.get('server_rss_kib') or r.get('server_rss_open_kib') or '–'} |")
     w("")
     w("## Commands")
@@ -225,10 +268,14 @@ def main():
     if os.path.exists(notes):
         w(open(notes).read().rstrip())
         w("")
-    for name, title in [("perf-note.txt", None), ("callgrind-load.txt", "callgrind load (summary)"),
-                        ("callgrind-self.txt", "callgrind: instructions by function (self)"),
-                        ("callgrind-inclusive.txt", "callgrind: instructions by function (inclusive)"),
-                        ("perf-self.txt", "perf: samples by function (self)")]:
+    for name, title in [("perf-note.txt", None), ("callgrind-summary.txt", None),
+                        ("callgrind-load.txt", "callgrind load (summary)"),
+                        ("callgrind-self.txt", "callgrind, load (c) small: instructions by function (self)"),
+                        ("callgrind-inclusive.txt", "callgrind, load (c) small: instructions by function (inclusive)"),
+                        ("perf-dso.txt", "perf, load (c): samples by binary"),
+                        ("perf-self.txt", "perf, load (c): samples by function (self)"),
+                        ("perf-b-dso.txt", "perf, load (b): samples by binary"),
+                        ("perf-b-self.txt", "perf, load (b): samples by function (self)")]:
         path = os.path.join(a.profile, name)
         if not os.path.exists(path) or os.path.getsize(path) == 0:
             continue

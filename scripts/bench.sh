@@ -12,6 +12,8 @@
 #   BENCH_ONLY      letters of the loads to run (default abcdep)
 #   BENCH_SCALE     multiplies client counts and message counts (default 1)
 #   BENCH_PEERS     peers to compare (default "node hummingbird")
+#   BENCH_REPEAT    runs of (b) and (c) for each of --loops 1 and --loops 2 (default 3; medians
+#                   are reported, since this machine is shared and single runs are noisy)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +22,7 @@ OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS.md}
 ONLY=${BENCH_ONLY:-abcdep}
 SCALE=${BENCH_SCALE:-1}
 PEERS=${BENCH_PEERS:-node hummingbird}
+REPEAT=${BENCH_REPEAT:-3}
 WORK=$(mktemp -d /tmp/orderpush-bench.XXXXXX)
 RESULTS=$WORK/results.jsonl
 LOADGEN=$ROOT/Benchmarks/loadgen/.build/release/loadgen
@@ -112,18 +115,26 @@ if want a; then
         load "a-$s" idle -c "$N_IDLE" --hold 6
     done
 fi
-if want b; then
+# run_bc LETTER LABEL-SUFFIX: load (b) or (c) on the current server.
+run_bc() {
+    if [[ $1 == b ]]; then
+        load "b-$2" latency -s "$N_LAT" -m "$M_LAT" -r 10 --publisher http
+    else
+        load "c-$2" throughput -s "$N_TP" -m "$M_TP" --publisher ws
+    fi
+}
+for letter in b c; do
+    want $letter || continue
     for s in $SERVERS orderpush-loops2; do
         if [[ $s == orderpush-loops2 ]]; then start_server orderpush --loops 2; else start_server "$s"; fi
-        load "b-$s" latency -s "$N_LAT" -m "$M_LAT" -r 10 --publisher http
+        run_bc $letter "$s"
     done
-fi
-if want c; then
-    for s in $SERVERS orderpush-loops2; do
-        if [[ $s == orderpush-loops2 ]]; then start_server orderpush --loops 2; else start_server "$s"; fi
-        load "c-$s" throughput -s "$N_TP" -m "$M_TP" --publisher ws
+    # More runs of --loops 1 and --loops 2, alternating, for the architecture question.
+    for r in $(seq 2 "$REPEAT"); do
+        start_server orderpush; run_bc $letter "orderpush-r$r"
+        start_server orderpush --loops 2; run_bc $letter "orderpush-loops2-r$r"
     done
-fi
+done
 if want d; then
     start_server orderpush
     code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
