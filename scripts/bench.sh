@@ -177,6 +177,7 @@ machine() {
     echo "- node $(node --version), ws $(python3 -c "import json; print(json.load(open('/usr/share/nodejs/ws/package.json'))['version'])" 2>/dev/null || echo '?'); Hummingbird 2.28.1, hummingbird-websocket 2.8.1"
     echo "- OrderPush source: $( (cd "$SRC" && git rev-parse --short HEAD 2>/dev/null) || cat "$SRC/.source-commit" 2>/dev/null || echo unknown)"
 }
+mkdir -p "$(dirname "$OUT")"
 machine > "$WORK/machine.md"
 python3 "$ROOT/Benchmarks/report.py" --results "$RESULTS" --machine "$WORK/machine.md" \
     --commands "$WORK/commands.txt" --profile "$WORK/profile" --out "$OUT" --scale "$SCALE"
