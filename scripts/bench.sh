@@ -146,7 +146,9 @@ if want d; then
         load "d-orderpush-fast" orders -s "$N_ORD" --token "$TOKEN" -m "$M_ORD_FAST" -r 0 --creators 8
     else
         log "(d) skipped: POST /api/orders answered $code"
-        echo "{\"event\":\"skipped\",\"label\":\"d-orderpush\",\"why\":\"POST /api/orders answered $code\"}" >> "$RESULTS"
+        for l in d-orderpush d-orderpush-fast; do
+            echo "{\"event\":\"skipped\",\"label\":\"$l\",\"why\":\"POST /api/orders answered $code\"}" >> "$RESULTS"
+        done
     fi
 fi
 if want e; then
@@ -158,7 +160,9 @@ if want e; then
         load "e-orderpush-poll" poll -c "$N_POLL" --token "$TOKEN" --duration "$DURATION" --interval 5 --order-rate 1
     else
         log "(e) skipped: GET /api/orders?since=0 answered $code"
-        echo "{\"event\":\"skipped\",\"label\":\"e-orderpush\",\"why\":\"GET /api/orders answered $code\"}" >> "$RESULTS"
+        for l in e-orderpush-ws e-orderpush-poll; do
+            echo "{\"event\":\"skipped\",\"label\":\"$l\",\"why\":\"GET /api/orders answered $code\"}" >> "$RESULTS"
+        done
     fi
 fi
 stop_server
