@@ -15,5 +15,6 @@ let package = Package(
             "CEpoll",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .testTarget(name: "LoadGenTests", dependencies: ["loadgen"]),
     ]
 )

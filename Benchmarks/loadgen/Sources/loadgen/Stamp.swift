@@ -17,7 +17,8 @@ enum StampFormat {
     static func benchMessage(seq: Int, sentNs: Int64, size: Int) -> [UInt8] {
         var text = #"{"seq":\#(seq),"t":\#(sentNs)"#
         let bare = text.utf8.count + 1
-        if size > bare + 10 { text += #","pad":""# + String(repeating: "x", count: size - bare - 10) + "\"" }
+        // `,"pad":"` + x… + `"` is 9 bytes plus the x's.
+        if size >= bare + 9 { text += #","pad":""# + String(repeating: "x", count: size - bare - 9) + "\"" }
         text += "}"
         return Array(text.utf8)
     }
