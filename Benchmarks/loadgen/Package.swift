@@ -1,0 +1,20 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The load generator: its own package, so the server's build and CI never compile it.
+let package = Package(
+    name: "loadgen",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Header-only: epoll, sockets and friends that Swift's Glibc module does not show.
+        .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        .executableTarget(name: "loadgen", dependencies: [
+            "CEpoll",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .testTarget(name: "LoadGenTests", dependencies: ["loadgen"]),
+    ]
+)

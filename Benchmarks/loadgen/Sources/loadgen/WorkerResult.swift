@@ -1,0 +1,69 @@
+/// What one worker thread counted; the coordinator adds them up.
+struct WorkerResult: Sendable {
+    var clientsReady = 0
+    var connectFailures = 0
+    var firstError: String?
+    /// Ready clients the server closed (or reset) before the run ended.
+    var closedByServer = 0
+    var closeCodes: [Int: Int] = [:]
+    /// Distinct (client, seq) deliveries.
+    var delivered = 0
+    var duplicates = 0
+    var outOfOrder = 0
+    /// Messages without a stamp of this run (e.g. errors, other traffic).
+    var foreign = 0
+    var serverErrors = 0
+    var firstServerError: String?
+    /// publish → receive delays, ns, one per distinct delivery.
+    var latenciesNs: [Int64] = []
+    var firstSendNs: Int64 = 0
+    var lastSendNs: Int64 = 0
+    var lastReceiveNs: Int64 = 0
+    var lastAckNs: Int64 = 0
+    var published = 0
+    var publishAcked = 0
+    var publishRejected = 0
+    var firstRejection: String?
+    var bytesReceived = 0
+    var bytesSent = 0
+    var pollRequests = 0
+    var poll200 = 0
+    var poll304 = 0
+    var pollOther = 0
+    /// Polls skipped because the previous answer had not come yet.
+    var pollLate = 0
+
+    mutating func noteError(_ message: String) {
+        if firstError == nil { firstError = message }
+    }
+
+    mutating func merge(_ o: WorkerResult) {
+        clientsReady += o.clientsReady
+        connectFailures += o.connectFailures
+        firstError = firstError ?? o.firstError
+        closedByServer += o.closedByServer
+        for (code, n) in o.closeCodes { closeCodes[code, default: 0] += n }
+        delivered += o.delivered
+        duplicates += o.duplicates
+        outOfOrder += o.outOfOrder
+        foreign += o.foreign
+        serverErrors += o.serverErrors
+        firstServerError = firstServerError ?? o.firstServerError
+        latenciesNs.append(contentsOf: o.latenciesNs)
+        if o.firstSendNs != 0 { firstSendNs = firstSendNs == 0 ? o.firstSendNs : min(firstSendNs, o.firstSendNs) }
+        lastSendNs = max(lastSendNs, o.lastSendNs)
+        lastReceiveNs = max(lastReceiveNs, o.lastReceiveNs)
+        lastAckNs = max(lastAckNs, o.lastAckNs)
+        published += o.published
+        publishAcked += o.publishAcked
+        publishRejected += o.publishRejected
+        firstRejection = firstRejection ?? o.firstRejection
+        bytesReceived += o.bytesReceived
+        bytesSent += o.bytesSent
+        pollRequests += o.pollRequests
+        poll200 += o.poll200
+        poll304 += o.poll304
+        pollOther += o.pollOther
+        pollLate += o.pollLate
+    }
+}
