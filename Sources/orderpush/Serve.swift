@@ -21,7 +21,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("ping-interval"), help: "Seconds between WebSocket pings (default 30).") var pingInterval: Int?
     @Option(name: .customLong("header-timeout"), help: "Seconds a request's headers may take (default 10).") var headerTimeout: Int?
     @Option(name: .customLong("retention-days"), help: "Days of events kept for resume (default 7).") var retentionDays: Int?
-    @Option(help: "Event-loop threads (default 1; see docs/ARCHITECTURE.md).") var loops: Int?
+    @Option(help: "Event-loop threads (default: one per CPU; see docs/ARCHITECTURE.md).") var loops: Int?
     @Option(name: .customLong("max-connections"), help: "Open connections at most (default 19000).") var maxConnections: Int?
     @Option(name: .customLong("close-timeout"), help: "Seconds a close handshake we start may take (default 5).") var closeTimeout: Int?
     @Option(name: .customLong("shutdown-grace"), help: "Seconds to drain on SIGTERM before dropping connections (default 5).") var shutdownGrace: Int?

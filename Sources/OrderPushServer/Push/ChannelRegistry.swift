@@ -10,9 +10,10 @@ struct ChannelRegistry {
     }
 
     mutating func remove(_ connection: Connection, from channel: String) {
-        guard var set = subscribers[channel] else { return }
-        set.removeValue(forKey: connection.serial)
-        subscribers[channel] = set.isEmpty ? nil : set
+        // In place: copying the channel's table out first made each removal O(subscribers),
+        // and 10k admins disconnecting at once blocked the loop for half a second.
+        guard subscribers[channel]?.removeValue(forKey: connection.serial) != nil else { return }
+        if subscribers[channel]?.isEmpty == true { subscribers[channel] = nil }
     }
 
     func connections(on channel: String) -> Dictionary<UInt64, Connection>.Values? {

@@ -25,7 +25,8 @@ final class ServerLoop {
     private var connections: [Connection?] = []
     private(set) var connectionCount = 0
     private var nextSerial: UInt64 = 0
-    private var flushQueue: [Connection] = []
+    /// Unchecked exclusivity: loop-thread only, and touched once per delivery (see Connection).
+    @exclusivity(unchecked) private var flushQueue: [Connection] = []
     var registry = ChannelRegistry()
     var broadcastClients: [UInt64: Connection] = [:]
 
