@@ -50,6 +50,19 @@ import Testing
         #expect(client.request("GET", "/healthz")?.status == 200)
     }
 
+    @Test func http10KeepAliveIsAnsweredWithKeepAliveThenClosedWithout() throws {
+        let server = try ServerProcess()
+        let client = try TestClient(port: server.port)
+        client.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        let first = try #require(client.readResponse())
+        #expect(first.status == 200)
+        #expect(first.header("Connection")?.lowercased() == "keep-alive")
+        client.send("GET /healthz HTTP/1.0\r\n\r\n")
+        let second = try #require(client.readResponse())
+        #expect(second.status == 200)
+        #expect(client.waitForEOF())
+    }
+
     @Test func oversizedHeadersGet431() throws {
         let server = try ServerProcess()
         let client = try TestClient(port: server.port)

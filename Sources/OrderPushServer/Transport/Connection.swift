@@ -49,7 +49,7 @@ final class Connection: EventHandler {
     private var wantsWritable = false
     /// A TLS read that must first write (handshake, key update) waits for EPOLLOUT.
     private var readWaitsForWritable = false
-    private var awaitingDeferred: (keepAlive: Bool, headOnly: Bool)?
+    private var awaitingDeferred: (keepAlive: Bool, headOnly: Bool, version: HTTPVersion)?
     private var closeWhenFlushed = false
     private var registeredInterest: Epoll.Interest = .readable
     /// Pipelined requests stop being processed while this much output waits, so a client
@@ -149,9 +149,9 @@ final class Connection: EventHandler {
                 let headOnly = request.method == "HEAD"
                 switch loop.handleRequest(request, on: self) {
                 case .respond(let response):
-                    respond(response, keepAlive: keepAlive, headOnly: headOnly)
+                    respond(response, keepAlive: keepAlive, headOnly: headOnly, version: request.version)
                 case .deferred:
-                    awaitingDeferred = (keepAlive, headOnly)
+                    awaitingDeferred = (keepAlive, headOnly, request.version)
                     updateInterest()
                 case .upgrade(let response, let session):
                     loop.metrics.countRequest(status: response.status.code)
@@ -173,9 +173,11 @@ final class Connection: EventHandler {
         updateInterest()
     }
 
-    private func respond(_ response: HTTPResponse, keepAlive: Bool, headOnly: Bool) {
+    /// - Parameter version: the request's, so an HTTP/1.0 keep-alive client is told
+    ///   `Connection: keep-alive` (it would assume close otherwise).
+    private func respond(_ response: HTTPResponse, keepAlive: Bool, headOnly: Bool, version: HTTPVersion = .http11) {
         loop.metrics.countRequest(status: response.status.code)
-        send(response.serialize(keepAlive: keepAlive, headOnly: headOnly))
+        send(response.serialize(keepAlive: keepAlive, headOnly: headOnly, requestVersion: version))
         if !keepAlive { closeWhenFlushed = true }
     }
 
@@ -183,7 +185,8 @@ final class Connection: EventHandler {
     func completeDeferred(_ response: HTTPResponse) {
         guard phase == .http, let pending = awaitingDeferred else { return }
         awaitingDeferred = nil
-        respond(response, keepAlive: pending.keepAlive && !loop.isShuttingDown, headOnly: pending.headOnly)
+        respond(response, keepAlive: pending.keepAlive && !loop.isShuttingDown, headOnly: pending.headOnly,
+                version: pending.version)
         processHTTP()
     }
 
