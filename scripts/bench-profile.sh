@@ -43,7 +43,9 @@ wait_port() {
 rm -rf "$DIR"/db && mkdir -p "$DIR/db"
 
 # --- callgrind: counts only inside EventLoop.run (start-up and shutdown excluded); the
-# connections are set up first, so nearly all of it is the burst's fan-out.
+# connections are set up first, so nearly all of it is the burst's fan-out. One loop
+# (--loops 1), so the count per delivery compares with the earlier runs in docs/BENCHMARKS.md;
+# with two loops each event is framed once per loop, and both threads' counts add up.
 if command -v valgrind >/dev/null; then
     log "callgrind: $SUBS subscribers x $MSGS messages"
     rm -f "$DIR"/callgrind.out*
@@ -51,7 +53,7 @@ if command -v valgrind >/dev/null; then
     (cd "$SRC" && exec valgrind --tool=callgrind --toggle-collect='$s7Reactor9EventLoopC3runyyF' \
         --callgrind-out-file="$DIR/callgrind.out" \
         "$OP" serve --bench --port "$PORT" --db "$DIR/db/cg.sqlite" --jwt-secret-file "$DIR/db/secret" \
-        --ping-interval 3600) > "$DIR/callgrind-server.log" 2>&1 &
+        --ping-interval 3600 --loops 1) > "$DIR/callgrind-server.log" 2>&1 &
     PID=$!
     if wait_port "$PORT"; then
         sleep 1
@@ -63,7 +65,7 @@ if command -v valgrind >/dev/null; then
         total=$(sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' "$DIR/callgrind-self.txt" | tr -d ,)
         delivered=$(grep -o '"delivered":[0-9]*' "$DIR/callgrind-load.jsonl" | cut -d: -f2)
         if [[ -n $total && -n $delivered && $delivered -gt 0 ]]; then
-            echo "callgrind: $total instructions in EventLoop.run for $delivered deliveries = $((total / delivered)) instructions per delivery" > "$DIR/callgrind-summary.txt"
+            echo "callgrind (--loops 1, $SUBS subscribers x $MSGS messages): $total instructions in EventLoop.run for $delivered deliveries = $((total / delivered)) instructions per delivery" > "$DIR/callgrind-summary.txt"
         fi
         cat "$DIR/callgrind-load.txt" >&2
     else

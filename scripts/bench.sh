@@ -2,24 +2,24 @@
 # Runs the benchmark suite against OrderPush and its peers (Node ws, Hummingbird 2) in one
 # run and writes docs/BENCHMARKS.md. Loopback only; every load is bounded and stops by itself.
 #
-#   scripts/bench.sh                      # everything (about 10-15 minutes on 2 cores)
-#   BENCH_ONLY=abc scripts/bench.sh       # a subset of the loads: letters a-e, p (profile)
+#   scripts/bench.sh                      # everything (about 15-20 minutes on 2 cores)
+#   BENCH_ONLY=abc scripts/bench.sh       # a subset of the loads: letters a-f, p (profile)
 #   BENCH_SCALE=0.1 scripts/bench.sh      # smaller loads, for a quick check of the script
 #
 # Environment:
 #   ORDERPUSH_SRC   package to build the server from (default: this repository)
 #   BENCH_OUT       where to write the report (default docs/BENCHMARKS.md)
-#   BENCH_ONLY      letters of the loads to run (default abcdep)
+#   BENCH_ONLY      letters of the loads to run (default abcdefp)
 #   BENCH_SCALE     multiplies client counts and message counts (default 1)
 #   BENCH_PEERS     peers to compare (default "node hummingbird")
-#   BENCH_REPEAT    runs of (b) and (c) for each of --loops 1 and --loops 2 (default 3; medians
-#                   are reported, since this machine is shared and single runs are noisy)
+#   BENCH_REPEAT    runs of (b) and (c) for each of the default loops (one per CPU) and --loops 1
+#                   (default 3; medians are reported, since single runs are noisy)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SRC=${ORDERPUSH_SRC:-$ROOT}
 OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS.md}
-ONLY=${BENCH_ONLY:-abcdep}
+ONLY=${BENCH_ONLY:-abcdefp}
 SCALE=${BENCH_SCALE:-1}
 PEERS=${BENCH_PEERS:-node hummingbird}
 REPEAT=${BENCH_REPEAT:-3}
@@ -95,6 +95,9 @@ if [[ ! -f /usr/share/nodejs/ws/package.json ]]; then
 fi
 (cd "$SRC" && swift build -c release --scratch-path .build-bench 2>&1 | tail -1)
 (cd "$ROOT/Benchmarks/loadgen" && swift build -c release --scratch-path .build 2>&1 | tail -1)
+if want f && ! command -v wrk >/dev/null; then
+    log "installing wrk"; apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
 if [[ $PEERS == *hummingbird* ]]; then
     (cd "$ROOT/Benchmarks/peers/hummingbird-peer" && swift build -c release --scratch-path .build 2>&1 | tail -1)
 fi
@@ -107,6 +110,7 @@ N_IDLE=$(scaled 10000); N_LAT=$(scaled 10000); M_LAT=$(scaled 100)
 N_TP=$(scaled 1000); M_TP=$(scaled 2000)
 N_ORD=$(scaled 10000); M_ORD=$(scaled 100); M_ORD_FAST=$(scaled 1000)
 N_POLL=$(scaled 10000); DURATION=$(python3 -c "print(max(10, int(60 * min(1.0, $SCALE * 10))))")
+DURATION_F=$(python3 -c "print(max(3, int(10 * min(1.0, $SCALE * 10))))")
 
 # ---------------------------------------------------------------------------- loads
 if want a; then
@@ -123,16 +127,17 @@ run_bc() {
         load "c-$2" throughput -s "$N_TP" -m "$M_TP" --publisher ws
     fi
 }
+# "orderpush" is the default configuration: one loop per CPU (--loops $(nproc)).
 for letter in b c; do
     want $letter || continue
-    for s in $SERVERS orderpush-loops2; do
-        if [[ $s == orderpush-loops2 ]]; then start_server orderpush --loops 2; else start_server "$s"; fi
+    for s in $SERVERS orderpush-loops1; do
+        if [[ $s == orderpush-loops1 ]]; then start_server orderpush --loops 1; else start_server "$s"; fi
         run_bc $letter "$s"
     done
-    # More runs of --loops 1 and --loops 2, alternating, for the architecture question.
+    # More runs of the default and of --loops 1, alternating, for the architecture question.
     for r in $(seq 2 "$REPEAT"); do
         start_server orderpush; run_bc $letter "orderpush-r$r"
-        start_server orderpush --loops 2; run_bc $letter "orderpush-loops2-r$r"
+        start_server orderpush --loops 1; run_bc $letter "orderpush-loops1-r$r"
     done
 done
 if want d; then
@@ -166,6 +171,21 @@ if want e; then
     fi
 fi
 stop_server
+if want f; then
+    # Durable order creation without the WebSocket side: wrk POSTs orders over 64 connections,
+    # once with one transaction per order (--write-batch 1), once with group commit (default).
+    if command -v wrk >/dev/null; then
+        log "(f): scripts/bench-group-commit.sh $(scaled 64) $DURATION_F"
+        echo "scripts/bench-group-commit.sh $(scaled 64) $DURATION_F   # wrk -t2 -c$(scaled 64) -d${DURATION_F}s, POST /api/orders, --write-batch 1 then 256" >> "$WORK/commands.txt"
+        ORDERPUSH_BIN=$OP GROUP_COMMIT_RESULTS=$RESULTS "$ROOT/scripts/bench-group-commit.sh" "$(scaled 64)" "$DURATION_F" >&2 \
+            || log "(f): bench-group-commit.sh exited with $?"
+    else
+        log "(f) skipped: wrk is missing and could not be installed"
+        for l in f-batch1 f-batch256; do
+            echo "{\"event\":\"skipped\",\"label\":\"$l\",\"why\":\"wrk is missing\"}" >> "$RESULTS"
+        done
+    fi
+fi
 
 # ---------------------------------------------------------------------------- profile
 if want p; then
@@ -178,8 +198,11 @@ machine() {
     echo "- memory: $(free -g | awk '/Mem:/ {print $2}') GiB; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "- kernel: $(uname -r); fd limit $(ulimit -Hn)"
     echo "- $(swift --version 2>/dev/null | head -1)"
+    echo "- wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'); valgrind $(valgrind --version 2>/dev/null | sed 's/valgrind-//'); data folders on $(df -T /tmp | awk 'NR==2 {print $2}') ($(df /tmp | awk 'NR==2 {print $1}'))"
     echo "- node $(node --version), ws $(python3 -c "import json; print(json.load(open('/usr/share/nodejs/ws/package.json'))['version'])" 2>/dev/null || echo '?'); Hummingbird 2.28.1, hummingbird-websocket 2.8.1"
-    echo "- OrderPush source: $( (cd "$SRC" && git rev-parse --short HEAD 2>/dev/null) || cat "$SRC/.source-commit" 2>/dev/null || echo unknown)"
+    local dirty=
+    (cd "$SRC" && git diff --quiet HEAD -- Sources Package.swift 2>/dev/null) || dirty=" with uncommitted changes in Sources"
+    echo "- OrderPush source: $( (cd "$SRC" && git rev-parse --short HEAD 2>/dev/null) || cat "$SRC/.source-commit" 2>/dev/null || echo unknown)$dirty; default --loops = $(nproc) (one per CPU)"
 }
 mkdir -p "$(dirname "$OUT")"
 machine > "$WORK/machine.md"

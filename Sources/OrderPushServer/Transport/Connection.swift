@@ -252,7 +252,9 @@ final class Connection: EventHandler {
 
     private func send(_ bytes: [UInt8]) {
         output.append(bytes)
-        loop.scheduleFlush(self)
+        // Checked here first: reaching the loop costs a retain/release of it, and during a
+        // burst most deliveries find the connection already queued for this turn.
+        if !isQueuedForFlush { loop.scheduleFlush(self) }
     }
 
     /// Writes what is queued; called once per loop turn for connections with new output,

@@ -30,6 +30,8 @@ final class Client {
     // Subscriber / poller accounting.
     var distinct = 0
     var lastSeq = -1
+    /// Orders: the server's event `seq` of the last event received (its delivery order).
+    var lastServerSeq: Int64 = -1
     var isComplete = false
 
     // HTTP: requests sent and not yet answered.

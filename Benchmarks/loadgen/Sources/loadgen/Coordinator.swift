@@ -111,6 +111,7 @@ struct Coordinator {
         report.add("missing", expected - total.delivered)
         report.add("duplicates", total.duplicates)
         report.add("out_of_order", total.outOfOrder)
+        if settings.mode == .orders { report.add("creation_order_inversions", total.creationOrderInversions) }
         report.add("foreign", total.foreign)
         report.add("server_errors", total.serverErrors)
         report.add("first_server_error", total.firstServerError)

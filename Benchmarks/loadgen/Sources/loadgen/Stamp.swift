@@ -43,6 +43,12 @@ enum StampFormat {
         return stamp(in: payload, from: 0)
     }
 
+    /// The server's event seq of an event message: the first `"seq":` (the envelope's comes
+    /// before the order and its metadata).
+    static func serverSeq(in payload: UnsafeRawBufferPointer) -> Int64? {
+        number(after: seqKey, in: payload, from: 0)
+    }
+
     /// The stamp of the first `"metadata":` object at or after `from`, and where it ends.
     static func orderStamp(in payload: UnsafeRawBufferPointer, from: Int) -> (Stamp, Int)? {
         guard let m = find(metadataKey, in: payload, from: from) else { return nil }

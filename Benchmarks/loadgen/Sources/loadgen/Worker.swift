@@ -336,7 +336,11 @@ final class Worker {
             }
         case .orders:
             if let (stamp, _) = StampFormat.orderStamp(in: payload, from: 0) {
-                record(c, stamp, now: now, strict: true)
+                // The server's order is its event seq; the stamp's seq is creation order.
+                if let seq = StampFormat.serverSeq(in: payload) {
+                    if seq <= c.lastServerSeq { result.outOfOrder += 1 } else { c.lastServerSeq = seq }
+                }
+                record(c, stamp, now: now, strict: true, ordered: false)
             } else if !c.isReady, StampFormat.find(Self.subscribedType, in: payload, from: 0) != nil {
                 markReady(c)
             } else if StampFormat.find(Self.errorType, in: payload, from: 0) != nil {
@@ -359,9 +363,10 @@ final class Worker {
 
     /// Counts one delivery of `stamp` to `c`. `strict`: a second copy is a duplicate and an
     /// earlier seq after a later one is out of order (WebSocket); polling answers repeat
-    /// orders by design, so there only the first sighting counts.
+    /// orders by design, so there only the first sighting counts. `ordered: false` (orders):
+    /// the stamp's seq is creation order, not the server's, so an inversion is only noted.
     @inline(__always)
-    private func record(_ c: Client, _ stamp: Stamp, now: Int64, strict: Bool) {
+    private func record(_ c: Client, _ stamp: Stamp, now: Int64, strict: Bool, ordered: Bool = true) {
         guard stamp.seq >= 0 && stamp.seq < expected else {
             result.foreign += 1
             return
@@ -376,7 +381,11 @@ final class Worker {
         c.distinct += 1
         result.delivered += 1
         if stamp.seq < c.lastSeq {
-            if strict { result.outOfOrder += 1 }
+            if !ordered {
+                result.creationOrderInversions += 1
+            } else if strict {
+                result.outOfOrder += 1
+            }
         } else {
             c.lastSeq = stamp.seq
         }

@@ -9,7 +9,13 @@ struct WorkerResult: Sendable {
     /// Distinct (client, seq) deliveries.
     var delivered = 0
     var duplicates = 0
+    /// A stamp seq below an earlier one on the same connection. In orders mode: the server's
+    /// event seq not above the previous one (the server's order broken).
     var outOfOrder = 0
+    /// Orders mode: events delivered in another order than the load generator created them.
+    /// Not an error: with several creating connections (and loops) the commit order, which
+    /// is the delivery order, differs from the order the requests were sent in.
+    var creationOrderInversions = 0
     /// Messages without a stamp of this run (e.g. errors, other traffic).
     var foreign = 0
     var serverErrors = 0
@@ -46,6 +52,7 @@ struct WorkerResult: Sendable {
         delivered += o.delivered
         duplicates += o.duplicates
         outOfOrder += o.outOfOrder
+        creationOrderInversions += o.creationOrderInversions
         foreign += o.foreign
         serverErrors += o.serverErrors
         firstServerError = firstServerError ?? o.firstServerError

@@ -25,6 +25,13 @@ import Testing
         #expect(found?.0.sentNs == 99)
     }
 
+    @Test func serverSeqIsTheEnvelopes() {
+        let event = #"{"type":"event","channel":"admin","seq":58,"event":"order.created","order":{"id":"o1","metadata":{"t":99,"seq":7}}}"#
+        #expect(Array(event.utf8).withUnsafeBytes { StampFormat.serverSeq(in: $0) } == 58)
+        let noSeq = #"{"type":"subscribed","channel":"admin","head":3}"#
+        #expect(Array(noSeq.utf8).withUnsafeBytes { StampFormat.serverSeq(in: $0) } == nil)
+    }
+
     @Test func framesAreFoundOnlyWhenComplete() {
         // Unmasked server text frame "hi", then a 126-length frame cut short.
         let bytes: [UInt8] = [0x81, 0x02, 0x68, 0x69, 0x81, 126, 0x01]
