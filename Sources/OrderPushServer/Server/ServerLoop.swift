@@ -182,7 +182,10 @@ final class ServerLoop {
             switch message {
             case .shutdown:
                 beginShutdown()
-            case .broadcast(let frame):
+            case .broadcast(let shared):
+                // A copy owned by this loop: every loop got the same array, and its reference
+                // count, touched once per delivery, would bounce between the cores.
+                let frame = shared.withUnsafeBufferPointer { Array($0) }
                 for connection in broadcastClients.values { connection.sendFrame(frame) }
                 metrics.messagesDelivered.add(broadcastClients.count, ordering: .relaxed)
             case .events(let events):
