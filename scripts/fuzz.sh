@@ -22,6 +22,9 @@ WHICH=${1:-all}
 SECONDS_PER_TARGET=${2:-60}
 B=.build-fuzz
 SWIFTC=${SWIFTC:-swiftc}
+# Swift's own crash backtracer would attach to a trapping harness and, with libFuzzer's
+# pipes open, keep the run from ending; libFuzzer and ASan report crashes themselves.
+export SWIFT_BACKTRACE=enable=no
 FLAGS=(-swift-version 6 -parse-as-library -O -g -sanitize=fuzzer,address -use-ld=lld -I "$B/modules" -I Sources/CSSL)
 
 # Parser modules each target needs, in build order (dependencies first).

@@ -10,9 +10,14 @@ import HTTP1
 // - every request's body is within maxBodyBytes;
 // - after an error the parser keeps throwing the same error and ignores further input;
 // - isIdle agrees between the feedings at the end.
-// The limits are small so that the 413/414/431 paths are reachable with short inputs.
+// Each input is parsed under two sets of small limits, so that the 413/414/431 paths
+// (in the head, a body or the trailers) are reachable with short inputs: one roomy enough
+// for the seeds' heads, one that a chunked head barely fits.
 
-private let limits = HTTPParserLimits(maxHeaderBytes: 512, maxBodyBytes: 128)
+private let limitSets = [
+    HTTPParserLimits(maxHeaderBytes: 512, maxBodyBytes: 128),
+    HTTPParserLimits(maxHeaderBytes: 96, maxBodyBytes: 16),
+]
 
 private struct RequestPicture: Equatable {
     var method: String
@@ -47,7 +52,7 @@ private struct Outcome: Equatable {
     var idleAtEnd = false
 }
 
-private func run(_ input: [UInt8], cuts: [Range<Int>], rawFeed: Bool) -> Outcome {
+private func run(_ input: [UInt8], limits: HTTPParserLimits, cuts: [Range<Int>], rawFeed: Bool) -> Outcome {
     var parser = HTTPRequestParser(limits: limits)
     var outcome = Outcome()
     for cut in cuts {
@@ -89,10 +94,12 @@ private func run(_ input: [UInt8], cuts: [Range<Int>], rawFeed: Bool) -> Outcome
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP1(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
-    let whole = run(input, cuts: input.isEmpty ? [] : [0..<input.count], rawFeed: false)
-    let chunked = run(input, cuts: pieces(count: input.count, seed: fnv1a(input)), rawFeed: true)
-    require(chunked == whole, "pieces gave \(chunked), all at once gave \(whole) for \(show(input))")
-    let bytewise = run(input, cuts: singleBytes(count: input.count), rawFeed: false)
-    require(bytewise == whole, "byte at a time gave \(bytewise), all at once gave \(whole) for \(show(input))")
+    for limits in limitSets {
+        let whole = run(input, limits: limits, cuts: input.isEmpty ? [] : [0..<input.count], rawFeed: false)
+        let chunked = run(input, limits: limits, cuts: pieces(count: input.count, seed: fnv1a(input)), rawFeed: true)
+        require(chunked == whole, "pieces gave \(chunked), all at once gave \(whole) for \(show(input)) with \(limits)")
+        let bytewise = run(input, limits: limits, cuts: singleBytes(count: input.count), rawFeed: false)
+        require(bytewise == whole, "byte at a time gave \(bytewise), all at once gave \(whole) for \(show(input)) with \(limits)")
+    }
     return 0
 }
