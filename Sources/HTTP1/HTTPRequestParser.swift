@@ -250,20 +250,24 @@ public struct HTTPRequestParser {
     }
 
     /// The range of the next line without its CRLF, consuming it; nil when no complete
-    /// line is buffered. A line end must be CRLF; a bare CR or LF is refused.
+    /// line is buffered. A line end must be CRLF; a bare CR or LF is refused. The line,
+    /// CRLF included, must fit in `limit` bytes.
     private mutating func takeCRLFLine(limit: Int, tooLong: HTTPParseError) throws(HTTPParseError) -> Range<Int>? {
         let start = readIndex
+        // Only the first `limit` bytes are looked at, so the verdict on a too-long line
+        // (bare CR or LF beyond the limit, or none) does not depend on how many bytes
+        // happened to arrive in one read.
+        let scanEnd = min(buffer.count, start + limit)
         var i = start + lineScanOffset
-        while i < buffer.count {
+        while i < scanEnd {
             let b = buffer[i]
             if b == ASCII.lf {
                 guard i > start, buffer[i - 1] == ASCII.cr else { throw .badRequest("bare LF in chunked framing") }
-                guard i + 1 - start <= limit else { throw tooLong }
                 lineScanOffset = 0
                 readIndex = i + 1
                 return start..<(i - 1)
             }
-            if b == ASCII.cr, i + 1 < buffer.count, buffer[i + 1] != ASCII.lf {
+            if b == ASCII.cr, i + 1 < scanEnd, buffer[i + 1] != ASCII.lf {
                 throw .badRequest("bare CR in chunked framing")
             }
             i += 1

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Builds and runs the libFuzzer harnesses of the pure parsers (see docs/FUZZING.md).
+#
+#   scripts/fuzz.sh [target|all] [seconds]
+#     target   http1 | websocket | utf8 | json | jwt | orders | all   (default all)
+#     seconds  time per target (default 60); 0 only replays the seed corpus and the saved
+#              crashes (a quick regression check)
+#
+# Each target runs in one process on one core and stops by itself after `seconds`.
+# Exits non-zero when a target crashes or breaks an invariant; the input is kept as
+# Fuzz/crashes/<target>-crash-<sha1> (reproduce: .build-fuzz/bin/fuzz-<target> FILE).
+#
+# The package build is untouched: each parser module is compiled here with swiftc into
+# its own object and .swiftmodule, instrumented (-sanitize=fuzzer,address), under
+# .build-fuzz/. New inputs the fuzzer finds go to .build-fuzz/corpus/<target>; the
+# committed seeds in Fuzz/corpus/<target> are only read.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TARGETS=(http1 websocket utf8 json jwt orders)
+WHICH=${1:-all}
+SECONDS_PER_TARGET=${2:-60}
+B=.build-fuzz
+SWIFTC=${SWIFTC:-swiftc}
+# Swift's own crash backtracer would attach to a trapping harness and, with libFuzzer's
+# pipes open, keep the run from ending; libFuzzer and ASan report crashes themselves.
+export SWIFT_BACKTRACE=enable=no
+FLAGS=(-swift-version 6 -parse-as-library -O -g -sanitize=fuzzer,address -use-ld=lld -I "$B/modules" -I Sources/CSSL)
+
+# Parser modules each target needs, in build order (dependencies first).
+modules_for() {
+  case $1 in
+    http1) echo HTTP1 ;;
+    websocket | utf8) echo OpenSSLKit WebSocket ;;
+    json) echo JSON ;;
+    jwt) echo OpenSSLKit JSON Auth ;;
+    orders) echo JSON Orders ;;
+    *) echo "unknown target: $1 (one of: ${TARGETS[*]} all)" >&2; exit 2 ;;
+  esac
+}
+
+harness_for() {
+  case $1 in
+    http1) echo HTTP1Fuzz ;;
+    websocket) echo WebSocketFuzz ;;
+    utf8) echo UTF8Fuzz ;;
+    json) echo JSONFuzz ;;
+    jwt) echo JWTFuzz ;;
+    orders) echo OrdersFuzz ;;
+  esac
+}
+
+# True when $1 is missing or older than any of the other files/directories' contents.
+stale() {
+  local out=$1; shift
+  [[ -e $out ]] || return 0
+  [[ -n $(find "$@" -newer "$out" -print -quit 2>/dev/null) ]]
+}
+
+build_module() {
+  local m=$1 obj=$B/obj/$1.o
+  local deps=()
+  for d in $(modules_for_module "$m"); do deps+=("$B/obj/$d.o"); done
+  if stale "$obj" "Sources/$m" "${deps[@]}" scripts/fuzz.sh; then
+    echo "fuzz: compiling $m"
+    mapfile -t sources < <(find "Sources/$m" -name '*.swift' | sort)
+    "$SWIFTC" "${FLAGS[@]}" -module-name "$m" -wmo \
+      -emit-module -emit-module-path "$B/modules/$m.swiftmodule" \
+      -c "${sources[@]}" -o "$obj"
+    touch "$obj"  # swiftc keeps the old file (and date) when the output is unchanged
+  fi
+}
+
+# Direct dependencies of a parser module (mirrors Package.swift).
+modules_for_module() {
+  case $1 in
+    WebSocket) echo OpenSSLKit ;;
+    Auth) echo OpenSSLKit JSON ;;
+    Orders) echo JSON ;;
+  esac
+}
+
+build_target() {
+  local t=$1 bin=$B/bin/fuzz-$1 objs=()
+  for m in $(modules_for "$t"); do
+    build_module "$m"
+    objs+=("$B/obj/$m.o")
+  done
+  local harness=Fuzz/Harnesses/$(harness_for "$t").swift
+  if stale "$bin" "$harness" Fuzz/Support "${objs[@]}" Tests/TestSupport/SplitMix64.swift; then
+    echo "fuzz: linking fuzz-$t"
+    "$SWIFTC" "${FLAGS[@]}" -module-name "fuzz_$t" \
+      "$harness" Fuzz/Support/*.swift Tests/TestSupport/SplitMix64.swift "${objs[@]}" \
+      -lssl -lcrypto -o "$bin"
+  fi
+}
+
+run_target() {
+  local t=$1 bin=$B/bin/fuzz-$1 log=$B/logs/$1.log
+  local opts=(-max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+              -artifact_prefix="Fuzz/crashes/$t-")
+  [[ -f Fuzz/dict/$t.dict ]] && opts+=(-dict="Fuzz/dict/$t.dict")
+  mkdir -p "$B/corpus/$t"
+  local status=0
+  if [[ $SECONDS_PER_TARGET == 0 ]]; then
+    # Replay only: the seeds, then every saved crash of this target, one by one.
+    echo "fuzz: replaying $t seeds"
+    "$bin" "${opts[@]}" -runs=0 "Fuzz/corpus/$t" >"$log" 2>&1 || status=$?
+    for crash in Fuzz/crashes/"$t"-*; do
+      [[ -f $crash && $status == 0 ]] || continue
+      echo "fuzz: replaying $crash"
+      "$bin" "${opts[@]}" "$crash" >>"$log" 2>&1 || status=$?
+    done
+  else
+    echo "fuzz: running $t for ${SECONDS_PER_TARGET}s"
+    # The outer timeout only guards against a hang in libFuzzer itself.
+    timeout $((SECONDS_PER_TARGET + 120)) "$bin" "${opts[@]}" -max_total_time="$SECONDS_PER_TARGET" \
+      "$B/corpus/$t" "Fuzz/corpus/$t" >"$log" 2>&1 || status=$?
+  fi
+  if [[ $status != 0 ]]; then
+    echo "fuzz: $t FAILED (exit $status), log $log:" >&2
+    grep -E 'FUZZ INVARIANT|ERROR: |Fatal error|Test unit written|SUMMARY' "$log" | head -20 >&2 || true
+    return 1
+  fi
+  if [[ $SECONDS_PER_TARGET == 0 ]]; then
+    echo "fuzz: $t ok: seeds and saved crashes replayed"
+  else
+    local execs
+    execs=$(awk '/stat::number_of_executed_units/ {n=$2} END {print n}' "$log")
+    echo "fuzz: $t ok: ${execs:-?} inputs in ${SECONDS_PER_TARGET}s, corpus $(ls "$B/corpus/$t" | wc -l) files"
+  fi
+}
+
+mkdir -p "$B/modules" "$B/obj" "$B/bin" "$B/logs" Fuzz/crashes
+if [[ $WHICH == all ]]; then selected=("${TARGETS[@]}"); else modules_for "$WHICH" >/dev/null; selected=("$WHICH"); fi
+
+failed=()
+for t in "${selected[@]}"; do
+  build_target "$t"
+  run_target "$t" || failed+=("$t")
+done
+if ((${#failed[@]})); then
+  echo "fuzz: failing targets: ${failed[*]} (inputs in Fuzz/crashes/)" >&2
+  exit 1
+fi
