@@ -96,10 +96,9 @@ struct Serve: ParsableCommand {
             let wsBase = (base.hasPrefix("https") ? "wss" : "ws") + base.drop { $0 != ":" }
             if config.enableEcho { print("echo endpoint: \(wsBase)/ws/echo") }
             if config.enableBench {
-                print("bench endpoints: \(wsBase)/ws/broadcast and POST \(base)/publish (unauthenticated)")
-                if !["127.0.0.1", "::1", "localhost"].contains(config.host) {
-                    print("warning: --bench endpoints are unauthenticated and this server listens on \(config.host)")
-                }
+                let loopbackOnly = ["127.0.0.1", "::1", "localhost"].contains(config.host)
+                print("bench endpoints: \(wsBase)/ws/broadcast and POST \(base)/publish (unauthenticated; "
+                      + (loopbackOnly ? "loopback only)" : "WARNING: listening on \(config.host), not loopback)"))
             }
             // The one place a token is printed: minted here for the person starting the server.
             let now = Int64(time(nil))
