@@ -144,6 +144,19 @@ import Testing
         #expect(server.waitForExit(timeout: 10) == 0)
     }
 
+    @Test func sigintShutsDownLikeSigterm() throws {
+        let server = try ServerProcess(arguments: ["--echo"])
+        let client = try connectEcho(server)
+        server.signal(SIGINT)
+        let close = try #require(client.readDataOrClose())
+        #expect(close.opcode == 8 && close.closeCode == 1001)
+        client.send(TestClient.frame(opcode: 8, payload: [0x03, 0xe9]))
+        #expect(client.waitForEOF())
+        #expect(server.waitForExit(timeout: 10) == 0)
+        // Stopped accepting: a new connection is refused.
+        #expect(throws: (any Error).self) { _ = try TestClient(port: server.port) }
+    }
+
     @Test func sigtermExitsZeroEvenWhenClientsNeverAnswerTheClose() throws {
         let server = try ServerProcess(arguments: ["--echo", "--shutdown-grace", "1"])
         let client = try connectEcho(server)
