@@ -513,7 +513,15 @@ export class OrderPushClient {
     if (Number.isInteger(body.pollIntervalMs) && body.pollIntervalMs > 0) this.#pollIntervalMs = body.pollIntervalMs;
     const events = Array.isArray(body.events) ? body.events : [];
     if (cursor !== null) {
-      for (const event of events) this.#deliver(event);
+      for (const event of events) {
+        this.#deliver(event);
+        // An admin or service caller polls the `admin` channel, which holds every event; its
+        // `user:<id>` subscriptions get their share of it (same seq, so dedupe still holds).
+        const owner = event.channel === 'admin' ? event.order?.userId : undefined;
+        if (typeof owner === 'string' && this.#channels.has(`user:${owner}`)) {
+          this.#deliver({ ...event, channel: `user:${owner}` });
+        }
+      }
     }
     if (Number.isInteger(body.cursor)) this.#pollCursor = body.cursor;
     this.#etag = response.headers.get('ETag');

@@ -446,6 +446,28 @@ def test_client_replays_from_since_in_order_and_resumes_from_last_seq(server, br
     assert got["state"] == "live"
 
 
+def test_admin_user_channel_subscription_keeps_working_while_polling(server, browsers):
+    customer, stranger = unique("cust"), unique("other")
+    order = {"paymentMethod": "cod", "items": [{"productId": "p1", "name": "Tea", "quantity": 1, "price": 10.0}]}
+    before = server.api("POST", "/api/orders", {**order, "userId": stranger})[1]["seq"]
+    mine = server.api("POST", "/api/orders", {**order, "userId": customer})[1]
+    server.api("POST", "/api/orders", {**order, "userId": stranger})
+    tracked = server.api("PUT", f"/api/orders/{mine['order']['id']}/tracking", {"status": "packed"})[1]
+
+    driver = browsers.new()
+    token = server.token(unique("ops"), "admin")
+    channel = json.dumps("user:" + customer)
+    got = run_client(driver, server, f"""
+        const c = m.connect({{ token: {json.dumps(token)}, transport: 'polling' }});
+        const seen = [];
+        c.subscribe({channel}, (ev) => {{
+          seen.push([ev.seq, ev.channel, ev.order.userId]);
+          if (seen.length === 2) setTimeout(() => done({{ seen, state: c.state }}), 300);
+        }}, {{ since: {before} }});""", timeout=20)
+    assert got["seen"] == [[mine["seq"], f"user:{customer}", customer], [tracked["seq"], f"user:{customer}", customer]]
+    assert got["state"] == "polling"
+
+
 def test_client_asks_page_to_resync_when_cursor_is_from_another_history(server, browsers):
     driver = browsers.new()
     token = server.token(unique("ops"), "admin")
