@@ -68,11 +68,11 @@ extension OrderService {
         }
         var since: Int64?
         if let raw = message["since"], !raw.isNull {
-            guard let n = raw.numberValue, n >= 0, n == n.rounded(), n < 9.0e15 else {
+            guard let n = raw.int64Value, n >= 0 else {
                 return sendError(code: "bad_request", message: "since must be a non-negative integer", channel: channel,
                                  client: client, on: connection)
             }
-            since = Int64(n)
+            since = n
         }
         var clientEpoch: String?
         if let raw = message["epoch"], !raw.isNull {
