@@ -64,11 +64,8 @@ extension ServerLoop {
             connection.sendFrame(FrameEncoder.frame(opcode: .binary, payload: bytes))
         case (.broadcast, .text(let bytes)):
             group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: bytes)))
-        case (.push(let client), .text(let bytes)):
-            services?.handlePushMessage(bytes, client: client, on: connection)
-        case (.push(let client), .binary):
-            services?.sendError(code: "bad_request", message: "messages are JSON in text frames", channel: nil,
-                                client: client, on: connection)
+        case (.push, _):
+            services?.webSocketMessage(message, on: connection)
         default:
             break
         }
