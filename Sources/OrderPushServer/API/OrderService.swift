@@ -36,7 +36,7 @@ final class OrderService: LoopServices {
         orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
         polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads)
         fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics)
-        push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics)
+        push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads)
     }
 
     var hasPendingWork: Bool { writes.pending > 0 }

@@ -36,13 +36,15 @@ final class PushProtocol {
     private let log: any EventLog
     private let fanOut: FanOut
     private let metrics: ServerMetrics
+    private let reads: ReadFailureLog
     /// Replays in progress (by connection serial, then channel): the seq read up to so far.
     private var replays: [UInt64: [String: Int64]] = [:]
 
-    init(log: any EventLog, fanOut: FanOut, metrics: ServerMetrics) {
+    init(log: any EventLog, fanOut: FanOut, metrics: ServerMetrics, reads: ReadFailureLog) {
         self.log = log
         self.fanOut = fanOut
         self.metrics = metrics
+        self.reads = reads
     }
 
     private var lastDeliveredSeq: Int64 { fanOut.lastDeliveredSeq }
@@ -139,6 +141,7 @@ final class PushProtocol {
             }
             let floor: Int64
             do { floor = try log.retainedFloor() } catch {
+                reads.note("event log read failed (subscribe): \(error)", kind: "read")
                 return sendError(code: "unavailable", message: "the event log could not be read; retry", channel: channel, on: connection)
             }
             // With several loops, another loop may already have delivered `since`: it is
@@ -212,6 +215,7 @@ final class PushProtocol {
                 do {
                     page = try log.events(after: cursor, userId: userScope, limit: Self.replayPage)
                 } catch {
+                    reads.note("event log read failed (replay; closing the WebSocket with 1011): \(error)", kind: "read")
                     replays[connection.serial] = nil
                     return connection.startClose(code: CloseCode.internalError, reason: "event log unreadable; resume with since")
                 }
