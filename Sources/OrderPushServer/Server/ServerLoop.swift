@@ -5,8 +5,8 @@ import Reactor
 import WebSocket
 
 /// One event-loop thread of the server and everything it owns: its listener(s), its
-/// connections, its mailbox, and the product running on it (`services`). Nothing here is touched by another
-/// thread; other threads talk to it only through `mailbox`.
+/// connections, its mailbox, and the product running on it (`services`). Nothing here is
+/// touched by another thread; other threads talk to it only through `mailbox`.
 final class ServerLoop {
     let index: Int
     let config: ServerConfig
