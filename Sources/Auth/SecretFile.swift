@@ -5,7 +5,7 @@ import Darwin
 #endif
 import OpenSSLKit
 
-/// The HMAC key for tokens, kept in a file (CONTRACT §1: `--jwt-secret-file`, or generated
+/// The HMAC key for tokens, kept in a file (docs/PROTOCOL.md §10: `--jwt-secret-file`, or generated
 /// into the data folder on first start).
 ///
 /// The key is the file's bytes with one trailing line ending removed, so `echo secret > f`

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// CONTRACT §2 on the real binary: every refused token on every authenticated HTTP route
+/// docs/PROTOCOL.md §1 on the real binary: every refused token on every authenticated HTTP route
 /// and on the `/ws` handshake, the 60 s leeway, and tokens minted by `orderpush token`.
 /// No test here creates anything, so the log stays empty throughout.
 @Suite(.sharedServer()) struct AuthenticationTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// "A 2xx answer to POST/PUT means the change is durable before the answer is sent; it
-/// survives kill -9 right after" (CONTRACT §4): writers on several threads, SIGKILL the
+/// survives kill -9 right after" (docs/PROTOCOL.md §4): writers on several threads, SIGKILL the
 /// moment the 200th write is acknowledged (others still in flight), restart on the same
 /// data folder, and find every acknowledged write, in order.
 @Suite struct CrashRecoveryTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// WebSocket liveness (CONTRACT §3): the server pings idle connections every
+/// WebSocket liveness (docs/PROTOCOL.md §3): the server pings idle connections every
 /// `--ping-interval` and closes those that have not answered by the next ping.
 @Suite(.sharedServer(["--ping-interval", "1"])) struct LivenessTests {
     @Test func aClientThatAnswersPingsStaysConnected() throws {

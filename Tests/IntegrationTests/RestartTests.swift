@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// What survives a restart, and cursors older than what is retained: graceful SIGTERM
-/// (CONTRACT §1), the epoch staying the same for the life of the database (§3), and
-/// `cursor_expired` below the retention floor on `/ws` and over HTTP (§3, §4).
+/// (docs/PROTOCOL.md §10), the epoch staying the same for the life of the database (§2), and
+/// `cursor_expired` below the retention floor on `/ws` and over HTTP (§3, §5).
 @Suite struct RestartTests {
     @Test func sigtermClosesSocketsWith1001AndKeepsTheHistory() throws {
         let server = try ServerProcess()
