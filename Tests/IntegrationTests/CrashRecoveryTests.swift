@@ -17,7 +17,7 @@ import Testing
     @Test func everyAcknowledgedWriteSurvivesSIGKILL() throws {
         let target = 200
         let server = try ServerProcess()
-        defer { server.stopAndRemoveData() }
+        defer { server.stop() }
         let tokens = try TokenFactory(server: server)
         let admin = tokens.token(sub: "ops", role: "admin")
         let port = server.port
@@ -56,7 +56,7 @@ import Testing
         let acknowledged = acks.current
         #expect(acknowledged.count >= target)
 
-        let restarted = try ServerProcess(dataDir: server.dataDir)
+        let restarted = try ServerProcess(dataFolder: server.dataFolder)
         defer { restarted.stop() }
         let client = try TestClient(port: restarted.port, timeoutSeconds: 10)
         let events = try client.pollAll(token: admin, since: 0, limit: 50)
