@@ -1,7 +1,7 @@
 import Glibc
 
-/// Every limit and timeout of the server, with the documented defaults (docs/CONFIGURATION
-/// in the README). The CLI fills this from flags and `ORDERPUSH_*` variables.
+/// Every limit and timeout of the server, with the documented defaults (docs/PROTOCOL.md
+/// §10). The CLI fills this from flags and `ORDERPUSH_*` variables.
 public struct ServerConfig: Sendable {
     public var host = "127.0.0.1"
     public var port: UInt16 = 8080
