@@ -10,7 +10,7 @@ enum APIResponses {
     }
 
     static func cursorExpired(_ message: String) -> HTTPResponse {
-        .error(HTTPStatus(code: 410, reason: "Gone"), code: "cursor_expired", message: message)
+        .error(.gone, code: "cursor_expired", message: message)
     }
 
     static func inputError(_ error: OrderInputError) -> HTTPResponse {

@@ -91,9 +91,7 @@ struct PollingEndpoint {
     /// browser cache revalidating one user's copy cannot be told the other's is current.
     static func etagScope(_ userScope: String?) -> String {
         guard let userScope else { return "a" }
-        let hex = Array("0123456789abcdef".utf8)
-        let digest = Digest.sha256(Array(userScope.utf8)).prefix(8)
-        return "u" + String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] }, as: UTF8.self)
+        return "u" + Hex.encode(Digest.sha256(Array(userScope.utf8)).prefix(8))
     }
 
     static func etagMatches(_ header: String, _ etag: String) -> Bool {
