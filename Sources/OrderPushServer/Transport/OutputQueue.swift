@@ -32,18 +32,24 @@ struct OutputQueue {
         guard byteCount > 0 else { return 0 }
         let count = min(maxChunks, chunks.count - head)
         let written: Int? = withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: count) { slices in
-            // The arrays stay alive (held by `chunks`) for the duration of the call, so the
-            // raw pointers taken here remain valid while `write` runs.
-            for i in 0..<count {
-                let chunk = chunks[head + i]
-                let offset = i == 0 ? headOffset : 0
-                slices[i] = chunk.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[offset...]) }
-            }
-            return write(UnsafeBufferPointer(slices))
+            fillSlices(slices, from: 0, count: count, write)
         }
         guard let n = written, n > 0 else { return written }
         advance(by: n)
         return n
+    }
+
+    /// Puts chunk `i` in `slices[i]` from inside its `withUnsafeBytes`, then recurses, so
+    /// `write` runs while every chunk's pointer is still inside its closure (a pointer must
+    /// not outlive `withUnsafeBytes`). Depth is at most `maxChunks`.
+    private func fillSlices(_ slices: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>, from i: Int, count: Int,
+                            _ write: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int?) -> Int? {
+        if i == count { return write(UnsafeBufferPointer(slices)) }
+        let offset = i == 0 ? headOffset : 0
+        return chunks[head + i].withUnsafeBytes { bytes in
+            slices[i] = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            return fillSlices(slices, from: i + 1, count: count, write)
+        }
     }
 
     private mutating func advance(by n: Int) {

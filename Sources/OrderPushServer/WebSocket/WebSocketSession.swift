@@ -1,47 +1,69 @@
-import WebSocket
-
-/// Per-connection WebSocket state after the upgrade: the inbound reader, which endpoint the
-/// client connected to, and the close/ping bookkeeping the connection acts on.
+/// What the application chose for an upgraded connection: which endpoint the client reached
+/// and the limits that apply to it. The per-connection protocol state (reader, close and
+/// ping bookkeeping) lives in `ConnectionStateMachine.WebSocketState`.
 struct WebSocketSession {
     enum Endpoint {
         /// `/ws/echo`: every message comes back (conformance suites, benchmarks).
         case echo
-        /// `/ws`: the order-event protocol of CONTRACT.md §3.
+        /// `/ws`: the order-event protocol of docs/PROTOCOL.md.
         case push(PushClient)
         /// `/ws/broadcast` (`--bench`): every text message goes to every client on it.
         case broadcast
     }
 
-    enum PingAction { case none, sendPing, timedOut }
-
-    var reader: WebSocketReader
     let endpoint: Endpoint
+    let maxMessageBytes: Int
     let maxOutputBytes: Int
-    var closeSent = false
-    private var lastInboundMs: Int64
-    private var pingSentAtMs: Int64?
+    /// Data messages the client may send; nil: unlimited (the echo and bench endpoints,
+    /// whose clients legitimately send thousands of messages at once).
+    let messageRate: MessageRateLimit?
 
-    init(endpoint: Endpoint, maxMessageBytes: Int, maxOutputBytes: Int, nowMs: Int64) {
-        reader = WebSocketReader(maxMessageBytes: maxMessageBytes)
+    init(endpoint: Endpoint, maxMessageBytes: Int, maxOutputBytes: Int, messageRate: MessageRateLimit? = nil) {
         self.endpoint = endpoint
+        self.maxMessageBytes = maxMessageBytes
         self.maxOutputBytes = maxOutputBytes
-        lastInboundMs = nowMs
+        self.messageRate = messageRate
+    }
+}
+
+/// What the application sees of an open WebSocket: its endpoint, and whether the server has
+/// already sent its close frame (after which nothing more is delivered to the client).
+struct WebSocketStatus {
+    let endpoint: WebSocketSession.Endpoint
+    let closeSent: Bool
+}
+
+/// Inbound data messages allowed per second, with bursts of `burst`.
+struct MessageRateLimit: Equatable {
+    let perSecond: Int
+    let burst: Int
+}
+
+/// A token bucket counted in thousandths of a message, so refilling is exact integer
+/// arithmetic: `perSecond` thousandths per elapsed millisecond. Pure: time comes in as `nowMs`.
+struct TokenBucket {
+    let limit: MessageRateLimit
+    private var milliTokens: Int64
+    private var lastRefillMs: Int64
+
+    /// Starts full: a client may send its first `burst` messages at once.
+    init(limit: MessageRateLimit, nowMs: Int64) {
+        self.limit = limit
+        milliTokens = Int64(limit.burst) * 1000
+        lastRefillMs = nowMs
     }
 
-    /// Any frame from the client proves it is alive, not only a pong.
-    mutating func noteInbound(nowMs: Int64) {
-        lastInboundMs = nowMs
-        pingSentAtMs = nil
-    }
-
-    /// Ping a connection that has been silent for an interval; give up on one that has not
-    /// answered the previous ping within another interval.
-    func pingAction(nowMs: Int64, intervalMs: Int64) -> PingAction {
-        if let sent = pingSentAtMs {
-            return nowMs - sent >= intervalMs ? .timedOut : .none
+    /// Takes one message's token; false when the client is over its rate.
+    mutating func take(nowMs: Int64) -> Bool {
+        if nowMs > lastRefillMs {
+            let capacity = Int64(limit.burst) * 1000
+            // Clamped before multiplying, so a connection idle for days cannot overflow.
+            let elapsed = min(nowMs - lastRefillMs, capacity)
+            milliTokens = min(capacity, milliTokens + elapsed * Int64(limit.perSecond))
+            lastRefillMs = nowMs
         }
-        return nowMs - lastInboundMs >= intervalMs ? .sendPing : .none
+        guard milliTokens >= 1000 else { return false }
+        milliTokens -= 1000
+        return true
     }
-
-    mutating func pingSent(nowMs: Int64) { pingSentAtMs = nowMs }
 }
