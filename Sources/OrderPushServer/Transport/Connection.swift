@@ -175,7 +175,9 @@ final class Connection: EventHandler {
         guard isOpen else { return }
         while !output.isEmpty {
             var outcome = StreamIO.bytes(0)
-            _ = output.drain { slices in
+            // The loop's read buffer is free here: a read's bytes are copied out (into the
+            // parser or reader) before anything else runs.
+            _ = output.drain(scratch: loop.readBuffer) { slices in
                 outcome = stream.write(slices)
                 if case .bytes(let n) = outcome { return n }
                 return nil

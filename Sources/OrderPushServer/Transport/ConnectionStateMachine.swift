@@ -146,8 +146,8 @@ struct ConnectionStateMachine {
 
     /// Moves the state out, leaving `.transitioning`, so the payload is uniquely referenced.
     private mutating func take() -> State {
-        let current = state
-        state = .transitioning
+        var current = State.transitioning
+        swap(&current, &state)   // a move: no retain of the payload's buffers
         return current
     }
 
@@ -359,7 +359,7 @@ struct ConnectionStateMachine {
     /// Deadlines and pings; the owner calls it a few times per second.
     mutating func tick(nowMs: Int64) -> Action {
         switch take() {
-        case .http(var http):
+        case .http(let http):
             defer { state = .http(http) }
             guard http.pending == nil, !closesAfterFlush, !http.peerFinished, nowMs >= http.deadlineMs else { return .none }
             // An idle keep-alive connection past its limit just goes; a slow request is told why.

@@ -26,30 +26,48 @@ struct OutputQueue {
         if chunks.count == head { reset() }
     }
 
-    /// Calls `write` with up to `maxChunks` pending slices; `write` returns how many bytes the
+    /// Calls `write` with the pending bytes as one slice; `write` returns how many bytes the
     /// kernel took (or nil when it took none) and the queue advances by that much.
-    mutating func drain(maxChunks: Int = 256, _ write: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int?) -> Int? {
+    ///
+    /// Several small chunks (the usual burst: many frames of ~30-500 bytes for one client in
+    /// one turn) are first copied into `scratch`, up to its size, so they leave in one `send`.
+    /// Copying them costs less than building an iovec per frame, and each chunk's pointer is
+    /// only used inside its own `withUnsafeBytes`. A single or large first chunk is written
+    /// in place.
+    mutating func drain(scratch: UnsafeMutableRawBufferPointer,
+                        _ write: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int?) -> Int? {
         guard byteCount > 0 else { return 0 }
-        let count = min(maxChunks, chunks.count - head)
-        let written: Int? = withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: count) { slices in
-            fillSlices(slices, from: 0, count: count, write)
+        let firstOffset = headOffset
+        let start = head
+        let written: Int? = chunks.withUnsafeBufferPointer { all in
+            let firstSize = all[start].count - firstOffset
+            if all.count - start == 1 || firstSize > scratch.count / 2 {
+                return all[start].withUnsafeBytes { bytes in
+                    Self.write(UnsafeRawBufferPointer(rebasing: bytes[firstOffset...]), write)
+                }
+            }
+            var used = 0
+            for i in start..<all.count {
+                let offset = i == start ? firstOffset : 0
+                let size = all[i].count - offset
+                guard used + size <= scratch.count else { break }
+                all[i].withUnsafeBytes { bytes in
+                    UnsafeMutableRawBufferPointer(rebasing: scratch[used..<(used + size)])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                }
+                used += size
+            }
+            return Self.write(UnsafeRawBufferPointer(rebasing: scratch[0..<used]), write)
         }
         guard let n = written, n > 0 else { return written }
         advance(by: n)
         return n
     }
 
-    /// Puts chunk `i` in `slices[i]` from inside its `withUnsafeBytes`, then recurses, so
-    /// `write` runs while every chunk's pointer is still inside its closure (a pointer must
-    /// not outlive `withUnsafeBytes`). Depth is at most `maxChunks`.
-    private func fillSlices(_ slices: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>, from i: Int, count: Int,
-                            _ write: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int?) -> Int? {
-        if i == count { return write(UnsafeBufferPointer(slices)) }
-        let offset = i == 0 ? headOffset : 0
-        return chunks[head + i].withUnsafeBytes { bytes in
-            slices[i] = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-            return fillSlices(slices, from: i + 1, count: count, write)
-        }
+    private static func write(_ slice: UnsafeRawBufferPointer,
+                              _ write: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int?) -> Int? {
+        var slice = slice
+        return withUnsafePointer(to: &slice) { write(UnsafeBufferPointer(start: $0, count: 1)) }
     }
 
     private mutating func advance(by n: Int) {
