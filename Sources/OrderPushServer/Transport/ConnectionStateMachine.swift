@@ -272,11 +272,12 @@ struct ConnectionStateMachine {
                     let allowed = bucket.take(nowMs: nowMs)
                     ws.messageBucket = bucket
                     if !allowed {
-                        let frame = Self.beginClose(&ws, code: CloseCode.policyViolation,
-                                                    reason: "over \(bucket.limit.perSecond) messages per second",
-                                                    nowMs: nowMs, closeTimeoutMs: settings.closeTimeoutMs)
+                        // Policy violation: say why, then close once that is written, as for
+                        // a protocol violation (the client's answer is not waited for).
                         closesAfterFlush = true
-                        return .send(frame ?? [])
+                        return Self.beginClose(&ws, code: CloseCode.policyViolation,
+                                               reason: "over \(bucket.limit.perSecond) messages per second",
+                                               nowMs: nowMs, closeTimeoutMs: settings.closeTimeoutMs).map { .send($0) } ?? .none
                     }
                 }
                 return .handleMessage(item)
