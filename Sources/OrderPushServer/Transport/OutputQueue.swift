@@ -46,18 +46,23 @@ struct OutputQueue {
                     Self.write(UnsafeRawBufferPointer(rebasing: bytes[firstOffset...]), write)
                 }
             }
+            guard let target = scratch.baseAddress else { return nil }
             var used = 0
+            var offset = firstOffset
             for i in start..<all.count {
-                let offset = i == start ? firstOffset : 0
-                let size = all[i].count - offset
-                guard used + size <= scratch.count else { break }
-                all[i].withUnsafeBytes { bytes in
-                    UnsafeMutableRawBufferPointer(rebasing: scratch[used..<(used + size)])
-                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                // Raw pointers here: this loop runs once per queued frame, and the buffer
+                // slices' bounds checks cost as much as the copy of a small frame.
+                let copied: Int? = all[i].withUnsafeBytes { bytes in
+                    let size = bytes.count - offset
+                    guard used + size <= scratch.count, let source = bytes.baseAddress else { return nil }
+                    (target + used).copyMemory(from: source + offset, byteCount: size)
+                    return size
                 }
-                used += size
+                guard let copied else { break }
+                used += copied
+                offset = 0
             }
-            return Self.write(UnsafeRawBufferPointer(rebasing: scratch[0..<used]), write)
+            return Self.write(UnsafeRawBufferPointer(start: target, count: used), write)
         }
         guard let n = written, n > 0 else { return written }
         advance(by: n)
