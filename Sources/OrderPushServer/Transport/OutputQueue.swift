@@ -31,9 +31,9 @@ struct OutputQueue {
     ///
     /// Several small chunks (the usual burst: many frames of ~30-500 bytes for one client in
     /// one turn) are first copied into `scratch`, up to its size, so they leave in one `send`.
-    /// Copying them costs less than building an iovec per frame, and each chunk's pointer is
-    /// only used inside its own `withUnsafeBytes`. A single or large first chunk is written
-    /// in place.
+    /// Each chunk's pointer is only used inside its own `withUnsafeBytes` (one iovec per chunk
+    /// would need them all at once), and the copy costs about what building iovecs did
+    /// (docs/BENCHMARKS.md). A single or large first chunk is written in place.
     mutating func drain(scratch: UnsafeMutableRawBufferPointer,
                         _ write: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int?) -> Int? {
         guard byteCount > 0 else { return 0 }
