@@ -22,7 +22,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("header-timeout"), help: "Seconds a request's headers may take (default 10).") var headerTimeout: Int?
     @Option(name: .customLong("retention-days"), help: "Days of events kept for resume (default 7).") var retentionDays: Int?
     @Option(help: "Event-loop threads (default: one per CPU; see docs/ARCHITECTURE.md).") var loops: Int?
-    @Option(name: .customLong("max-connections"), help: "Open connections at most (default 19000).") var maxConnections: Int?
+    @Option(name: .customLong("max-connections"), help: "Open connections at most, all loops together; past it new ones get 503 (default 19000).") var maxConnections: Int?
+    @Option(name: .customLong("ws-message-rate"), help: "Messages per second a /ws client may send, bursts of twice that, else close 1008; 0: unlimited (default 50; /ws/echo exempt).") var wsMessageRate: Int?
     @Option(name: .customLong("close-timeout"), help: "Seconds a close handshake we start may take (default 5).") var closeTimeout: Int?
     @Option(name: .customLong("shutdown-grace"), help: "Seconds to drain on SIGTERM before dropping connections (default 5).") var shutdownGrace: Int?
     @Option(name: .customLong("max-header-bytes"), help: "Request line + headers at most, else 431 (default 16384).") var maxHeaderBytes: Int?
@@ -52,6 +53,7 @@ struct Serve: ParsableCommand {
         config.retentionDays = try retentionDays ?? parse(Environment.value(for: "retention-days"), "retention-days") ?? config.retentionDays
         config.loops = try loops ?? parse(Environment.value(for: "loops"), "loops") ?? config.loops
         config.maxConnections = try maxConnections ?? parse(Environment.value(for: "max-connections"), "max-connections") ?? config.maxConnections
+        config.webSocketMessageRate = try wsMessageRate ?? parse(Environment.value(for: "ws-message-rate"), "ws-message-rate") ?? config.webSocketMessageRate
         config.closeTimeoutSeconds = try closeTimeout ?? parse(Environment.value(for: "close-timeout"), "close-timeout") ?? config.closeTimeoutSeconds
         config.shutdownGraceSeconds = try shutdownGrace ?? parse(Environment.value(for: "shutdown-grace"), "shutdown-grace") ?? config.shutdownGraceSeconds
         config.maxHeaderBytes = try maxHeaderBytes ?? parse(Environment.value(for: "max-header-bytes"), "max-header-bytes") ?? config.maxHeaderBytes
@@ -72,8 +74,9 @@ struct Serve: ParsableCommand {
               config.shutdownGraceSeconds >= 0, config.maxHeaderBytes >= 1024, config.maxBodyBytes >= 0,
               config.maxMessageBytes >= 125, config.maxEchoMessageBytes >= 125, config.maxOutputBytes >= 65536,
               config.pollLimit > 0, config.maxWriteBatch > 0,
-              config.userWriteRate >= 0, config.userWriteRate.isFinite else {
-            throw ValidationError("timeouts, limits and counts must be positive (--user-write-rate >= 0, --max-header-bytes >= 1024, --max-output-bytes >= 65536, --loops 1...64)")
+              config.userWriteRate >= 0, config.userWriteRate.isFinite,
+              config.webSocketMessageRate >= 0, config.webSocketMessageRate <= 1_000_000 else {
+            throw ValidationError("timeouts, limits and counts must be positive (--user-write-rate >= 0, --ws-message-rate 0...1000000, --max-header-bytes >= 1024, --max-output-bytes >= 65536, --loops 1...64)")
         }
         guard (config.tlsCertificatePath == nil) == (config.tlsPrivateKeyPath == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")

@@ -4,7 +4,10 @@ import Testing
 /// With several event loops, each loop learns of a committed event from its own mailbox,
 /// a moment apart. A client that saw event N on one loop and resumes with `since: N` on
 /// another must still be accepted (N is committed history), and must not get N again.
-@Suite(.sharedServer(["--loops", "2"])) struct LoopSeamTests {
+///
+/// Every round sends a subscribe and an unsubscribe on each resumer, as fast as answers come:
+/// hundreds of messages per second per connection, so the `/ws` message rate is off here.
+@Suite(.sharedServer(["--loops", "2", "--ws-message-rate", "0"])) struct LoopSeamTests {
     @Test func resumingOnAnotherLoopRightAfterALiveEventIsAccepted() throws {
         let server = try SharedServer.current()
         let tokens = try TokenFactory(server: server)

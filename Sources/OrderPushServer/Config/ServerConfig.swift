@@ -34,7 +34,12 @@ public struct ServerConfig: Sendable {
     public var maxOutputBytes = 8 * 1024 * 1024
     /// Echo replies legitimately queue a whole large message; its cap is sized for that.
     public var maxEchoOutputBytes = 80 * 1024 * 1024
+    /// Open connections of the whole process (all loops together). Leaves ~1 000 of a
+    /// 20 000 descriptor limit for listeners, epoll, wakeups, the database and refusals.
     public var maxConnections = 19_000
+    /// Data messages per second a `/ws` client may send (bursts of twice that); past it the
+    /// connection is closed with 1008. 0: unlimited. /ws/echo and /ws/broadcast are exempt.
+    public var webSocketMessageRate = 50
     public var pollLimit = 500
     /// Largest number of writes committed in one transaction (group commit).
     public var maxWriteBatch = 256

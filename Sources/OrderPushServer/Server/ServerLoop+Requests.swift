@@ -48,8 +48,14 @@ extension ServerLoop {
         case .failure(let error):
             return .respond(error.response)
         case .success(let response):
+            // Only /ws is rate limited: echo and broadcast serve conformance suites and
+            // benchmarks, which send thousands of messages at once by design.
+            var rate: MessageRateLimit?
+            if case .push = endpoint, config.webSocketMessageRate > 0 {
+                rate = MessageRateLimit(perSecond: config.webSocketMessageRate, burst: 2 * config.webSocketMessageRate)
+            }
             let session = WebSocketSession(endpoint: endpoint, maxMessageBytes: maxMessageBytes,
-                                           maxOutputBytes: maxOutputBytes, nowMs: MonotonicClock.nowMilliseconds())
+                                           maxOutputBytes: maxOutputBytes, messageRate: rate)
             return .upgrade(response, session)
         }
     }

@@ -64,14 +64,20 @@ final class ServerLoop {
     // MARK: - Connections
 
     func adopt(_ fd: Int32, tls: TLSContext?) {
-        guard !isShuttingDown, connectionCount < config.maxConnections else {
+        guard !isShuttingDown else {
             metrics.connectionsRefused.add(1, ordering: .relaxed)
             Socket.close(fd)
+            return
+        }
+        guard group.admitConnection(limit: config.maxConnections) else {
+            metrics.connectionsRefused.add(1, ordering: .relaxed)
+            OverCapacity.refuse(fd, plainHTTP: tls == nil, scratch: readBuffer)
             return
         }
         let stream: ByteStream
         if let tls {
             guard let session = try? TLSStream(fd: fd, context: tls) else {
+                group.connectionEnded()
                 Socket.close(fd)
                 return
             }
@@ -85,6 +91,7 @@ final class ServerLoop {
         do {
             try eventLoop.register(fd, interest: .readable, handler: connection)
         } catch {
+            group.connectionEnded()
             Socket.close(fd)
             return
         }
@@ -106,6 +113,7 @@ final class ServerLoop {
         if Int(connection.fd) < connections.count, connections[Int(connection.fd)] === connection {
             connections[Int(connection.fd)] = nil
             connectionCount -= 1
+            group.connectionEnded()
             metrics.connectionsOpen.subtract(1, ordering: .relaxed)
         }
     }

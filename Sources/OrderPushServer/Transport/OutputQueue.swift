@@ -26,24 +26,53 @@ struct OutputQueue {
         if chunks.count == head { reset() }
     }
 
-    /// Calls `write` with up to `maxChunks` pending slices; `write` returns how many bytes the
+    /// Calls `write` with the pending bytes as one slice; `write` returns how many bytes the
     /// kernel took (or nil when it took none) and the queue advances by that much.
-    mutating func drain(maxChunks: Int = 256, _ write: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int?) -> Int? {
+    ///
+    /// Several small chunks (the usual burst: many frames of ~30-500 bytes for one client in
+    /// one turn) are first copied into `scratch`, up to its size, so they leave in one `send`.
+    /// Each chunk's pointer is only used inside its own `withUnsafeBytes` (one iovec per chunk
+    /// would need them all at once), and the copy costs about what building iovecs did
+    /// (docs/BENCHMARKS.md). A single or large first chunk is written in place.
+    mutating func drain(scratch: UnsafeMutableRawBufferPointer,
+                        _ write: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int?) -> Int? {
         guard byteCount > 0 else { return 0 }
-        let count = min(maxChunks, chunks.count - head)
-        let written: Int? = withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: count) { slices in
-            // The arrays stay alive (held by `chunks`) for the duration of the call, so the
-            // raw pointers taken here remain valid while `write` runs.
-            for i in 0..<count {
-                let chunk = chunks[head + i]
-                let offset = i == 0 ? headOffset : 0
-                slices[i] = chunk.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[offset...]) }
+        let firstOffset = headOffset
+        let start = head
+        let written: Int? = chunks.withUnsafeBufferPointer { all in
+            let firstSize = all[start].count - firstOffset
+            if all.count - start == 1 || firstSize > scratch.count / 2 {
+                return all[start].withUnsafeBytes { bytes in
+                    Self.write(UnsafeRawBufferPointer(rebasing: bytes[firstOffset...]), write)
+                }
             }
-            return write(UnsafeBufferPointer(slices))
+            guard let target = scratch.baseAddress else { return nil }
+            var used = 0
+            var offset = firstOffset
+            for i in start..<all.count {
+                // Raw pointers here: this loop runs once per queued frame, and the buffer
+                // slices' bounds checks cost as much as the copy of a small frame.
+                let copied: Int? = all[i].withUnsafeBytes { bytes in
+                    let size = bytes.count - offset
+                    guard used + size <= scratch.count, let source = bytes.baseAddress else { return nil }
+                    (target + used).copyMemory(from: source + offset, byteCount: size)
+                    return size
+                }
+                guard let copied else { break }
+                used += copied
+                offset = 0
+            }
+            return Self.write(UnsafeRawBufferPointer(start: target, count: used), write)
         }
         guard let n = written, n > 0 else { return written }
         advance(by: n)
         return n
+    }
+
+    private static func write(_ slice: UnsafeRawBufferPointer,
+                              _ write: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Int?) -> Int? {
+        var slice = slice
+        return withUnsafePointer(to: &slice) { write(UnsafeBufferPointer(start: $0, count: 1)) }
     }
 
     private mutating func advance(by n: Int) {

@@ -1,7 +1,6 @@
-import WebSocket
-
-/// Per-connection WebSocket state after the upgrade: the inbound reader, which endpoint the
-/// client connected to, and the close/ping bookkeeping the connection acts on.
+/// What the application chose for an upgraded connection: which endpoint the client reached
+/// and the limits that apply to it. The per-connection protocol state (reader, close and
+/// ping bookkeeping) lives in `ConnectionStateMachine.WebSocketState`.
 struct WebSocketSession {
     enum Endpoint {
         /// `/ws/echo`: every message comes back (conformance suites, benchmarks).
@@ -12,36 +11,30 @@ struct WebSocketSession {
         case broadcast
     }
 
-    enum PingAction { case none, sendPing, timedOut }
-
-    var reader: WebSocketReader
     let endpoint: Endpoint
+    let maxMessageBytes: Int
     let maxOutputBytes: Int
-    var closeSent = false
-    private var lastInboundMs: Int64
-    private var pingSentAtMs: Int64?
+    /// Data messages the client may send; nil: unlimited (the echo and bench endpoints,
+    /// whose clients legitimately send thousands of messages at once).
+    let messageRate: MessageRateLimit?
 
-    init(endpoint: Endpoint, maxMessageBytes: Int, maxOutputBytes: Int, nowMs: Int64) {
-        reader = WebSocketReader(maxMessageBytes: maxMessageBytes)
+    init(endpoint: Endpoint, maxMessageBytes: Int, maxOutputBytes: Int, messageRate: MessageRateLimit? = nil) {
         self.endpoint = endpoint
+        self.maxMessageBytes = maxMessageBytes
         self.maxOutputBytes = maxOutputBytes
-        lastInboundMs = nowMs
+        self.messageRate = messageRate
     }
+}
 
-    /// Any frame from the client proves it is alive, not only a pong.
-    mutating func noteInbound(nowMs: Int64) {
-        lastInboundMs = nowMs
-        pingSentAtMs = nil
-    }
+/// What the application sees of an open WebSocket: its endpoint, and whether the server has
+/// already sent its close frame (after which nothing more is delivered to the client).
+struct WebSocketStatus {
+    let endpoint: WebSocketSession.Endpoint
+    let closeSent: Bool
+}
 
-    /// Ping a connection that has been silent for an interval; give up on one that has not
-    /// answered the previous ping within another interval.
-    func pingAction(nowMs: Int64, intervalMs: Int64) -> PingAction {
-        if let sent = pingSentAtMs {
-            return nowMs - sent >= intervalMs ? .timedOut : .none
-        }
-        return nowMs - lastInboundMs >= intervalMs ? .sendPing : .none
-    }
-
-    mutating func pingSent(nowMs: Int64) { pingSentAtMs = nowMs }
+/// Inbound data messages allowed per second, with bursts of `burst`.
+struct MessageRateLimit: Equatable {
+    let perSecond: Int
+    let burst: Int
 }

@@ -1,0 +1,421 @@
+import HTTP1
+import WebSocket
+
+/// The protocol side of one connection, as a value: HTTP/1.1 (pipelining, deferred answers,
+/// header and keep-alive timeouts), then possibly WebSocket (close handshake, pings, message
+/// rate), then a lingering close. No sockets and no clock: events come in with the time and
+/// the queued output size, and every transition returns one `Action` for the owner
+/// (`Connection`) to carry out. Unit tests drive it directly.
+///
+/// Input is pulled: `received(_:)` only buffers bytes; the owner then calls `nextInput(...)`
+/// until it returns `.none`, so the application is never called while the machine is being
+/// mutated, and a request handed out with `.handleRequest` is answered (`requestHandled`)
+/// before the next one is parsed.
+///
+/// Each state carries its own data, so there is no parser without HTTP and no reader without
+/// WebSocket. Transitions that mutate a payload first move it out of `state` (`take()`), so
+/// the parser's and reader's buffers stay uniquely referenced and are never copied.
+struct ConnectionStateMachine {
+    struct Settings {
+        var httpLimits = HTTPParserLimits()
+        var headerTimeoutMs: Int64 = 10_000
+        var closeTimeoutMs: Int64 = 5_000
+        var pingIntervalMs: Int64 = 30_000
+        /// How long a lingering close waits for the peer's FIN.
+        var lingerMs: Int64 = 2_000
+        /// Pipelined requests stop being processed while this much output waits, so a client
+        /// that sends without reading cannot make us queue without bound.
+        var pipelineOutputPause = 256 * 1024
+    }
+
+    enum Phase { case http, webSocket, lingering, closed }
+
+    /// What the owner must do.
+    enum Action {
+        case none
+        /// Queue these bytes (a pong, a ping, a close frame, `100 Continue`).
+        case send([UInt8])
+        /// Queue this HTTP answer (counted by status).
+        case respond([UInt8], status: Int)
+        /// Ask the application; report its answer with `requestHandled`.
+        case handleRequest(HTTPRequest)
+        /// Queue the 101 answer, adopt the endpoint's output cap and tell the application the
+        /// WebSocket is open; frames already received after the handshake are in the reader.
+        case openWebSocket(response: [UInt8], maxOutputBytes: Int)
+        /// A complete text or binary message for the application.
+        case handleMessage(WebSocketInbound)
+        /// Drop the connection now; then call `closed()`.
+        case closeNow
+        /// Everything is written: half-close, then read until the peer closes; then call
+        /// `startedLingering(nowMs:)`.
+        case halfCloseAndLinger
+    }
+
+    /// A request handed to the application whose answer has not been queued yet.
+    struct PendingRequest {
+        let keepAlive: Bool
+        let headOnly: Bool
+        let version: HTTPVersion
+    }
+
+    struct HTTPState {
+        var parser: HTTPRequestParser
+        /// Header deadline of the request being read, or the keep-alive idle limit.
+        var deadlineMs: Int64
+        /// Set from `.handleRequest` until the answer is queued; stays set while deferred.
+        var pending: PendingRequest?
+        /// The client half-closed: answer what it sent, then close.
+        var peerFinished = false
+    }
+
+    struct WebSocketState {
+        var reader: WebSocketReader
+        let session: WebSocketSession
+        var closeSent = false
+        /// When the close handshake we started gives up (set with `closeSent`).
+        var closeDeadlineMs: Int64 = .max
+        var lastInboundMs: Int64
+        var pingSentAtMs: Int64?
+        var messageBucket: TokenBucket?
+
+        init(session: WebSocketSession, nowMs: Int64) {
+            reader = WebSocketReader(maxMessageBytes: session.maxMessageBytes)
+            self.session = session
+            lastInboundMs = nowMs
+            messageBucket = session.messageRate.map {
+                TokenBucket(capacity: Double($0.burst), ratePerSecond: Double($0.perSecond), nowMs: nowMs)
+            }
+        }
+    }
+
+    enum State {
+        case http(HTTPState)
+        case webSocket(WebSocketState)
+        case lingering(deadlineMs: Int64)
+        case closed
+        /// Only inside a transition, while the payload is moved out (see `take()`).
+        case transitioning
+    }
+
+    let settings: Settings
+    private(set) var state: State
+    /// Mirrors "WebSocket open and no close sent", so the per-delivery `sendFrame` reads one
+    /// flag instead of matching the state and copying its payload.
+    private(set) var acceptsFrames = false
+    /// The exchange is over: HTTP answered with `Connection: close` (or an error), or the
+    /// WebSocket close handshake is done or broken. Nothing more is processed; the connection
+    /// closes once its output is written. Kept outside the states because both use it and
+    /// `outputDrained`, called on every flush, should read a flag, not copy a payload.
+    private(set) var closesAfterFlush = false
+
+    init(settings: Settings, nowMs: Int64) {
+        self.settings = settings
+        state = .http(HTTPState(parser: HTTPRequestParser(limits: settings.httpLimits),
+                                deadlineMs: nowMs + settings.headerTimeoutMs))
+    }
+
+    var phase: Phase {
+        switch state {
+        case .http: return .http
+        case .webSocket: return .webSocket
+        case .lingering: return .lingering
+        case .closed, .transitioning: return .closed
+        }
+    }
+
+    var webSocketStatus: WebSocketStatus? {
+        guard case .webSocket(let ws) = state else { return nil }
+        return WebSocketStatus(endpoint: ws.session.endpoint, closeSent: ws.closeSent)
+    }
+
+    /// A deferred answer is awaited (reading is paused until it comes).
+    var isAwaitingAnswer: Bool {
+        if case .http(let http) = state { return http.pending != nil }
+        return false
+    }
+
+    /// Whether the owner should ask for readability now.
+    func wantsToRead(queuedOutputBytes: Int) -> Bool {
+        switch state {
+        case .http(let http):
+            return http.pending == nil && !http.peerFinished && queuedOutputBytes < settings.pipelineOutputPause
+        case .webSocket, .lingering:
+            return true
+        case .closed, .transitioning:
+            return false
+        }
+    }
+
+    /// Moves the state out, leaving `.transitioning`, so the payload is uniquely referenced.
+    private mutating func take() -> State {
+        var current = State.transitioning
+        swap(&current, &state)   // a move: no retain of the payload's buffers
+        return current
+    }
+
+    // MARK: - Input
+
+    /// Buffers bytes from the peer. Nothing is parsed until `nextInput`.
+    mutating func received(_ bytes: UnsafeRawBufferPointer) {
+        switch take() {
+        case .http(var http):
+            // After a final answer, what the client still sends is dropped, not buffered.
+            if !closesAfterFlush { http.parser.feed(bytes) }
+            state = .http(http)
+        case .webSocket(var ws):
+            if !closesAfterFlush { ws.reader.feed(bytes) }
+            state = .webSocket(ws)
+        case let other:
+            state = other   // lingering: draining what the peer still sends before our close
+        }
+    }
+
+    /// The next thing to do with buffered input, or `.none` when nothing more can be done now
+    /// (more bytes needed, an answer awaited, output to drain first, or closing).
+    mutating func nextInput(nowMs: Int64, queuedOutputBytes: Int, shuttingDown: Bool) -> Action {
+        switch take() {
+        case .http(var http):
+            let action = nextHTTP(&http, nowMs: nowMs, queuedOutputBytes: queuedOutputBytes, shuttingDown: shuttingDown)
+            state = .http(http)
+            return action
+        case .webSocket(var ws):
+            let action = nextWebSocket(&ws, nowMs: nowMs, queuedOutputBytes: queuedOutputBytes)
+            if ws.closeSent { acceptsFrames = false }
+            state = .webSocket(ws)
+            return action
+        case let other:
+            state = other
+            return .none
+        }
+    }
+
+    private mutating func nextHTTP(_ http: inout HTTPState, nowMs: Int64, queuedOutputBytes: Int, shuttingDown: Bool) -> Action {
+        guard http.pending == nil, !closesAfterFlush, queuedOutputBytes < settings.pipelineOutputPause else { return .none }
+        let event: HTTPParserEvent?
+        do {
+            event = try http.parser.next()
+        } catch {
+            closesAfterFlush = true
+            return .respond(HTTPResponse.error(error).serialize(keepAlive: false), status: error.status.code)
+        }
+        switch event {
+        case nil:
+            guard http.peerFinished else { return .none }
+            // The client sent all it will send and every complete request is answered.
+            if queuedOutputBytes == 0 { return .closeNow }
+            closesAfterFlush = true
+            return .none
+        case .expectContinue?:
+            return .send(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+        case .request(let request)?:
+            http.deadlineMs = nowMs + settings.headerTimeoutMs
+            http.pending = PendingRequest(keepAlive: request.keepAlive && !shuttingDown,
+                                          headOnly: request.method == "HEAD", version: request.version)
+            return .handleRequest(request)
+        }
+    }
+
+    /// The application's answer to the last `.handleRequest`.
+    mutating func requestHandled(_ outcome: RequestOutcome, nowMs: Int64) -> Action {
+        let current = take()
+        guard case .http(var http) = current, let pending = http.pending else {
+            state = current
+            return .none
+        }
+        switch outcome {
+        case .deferred:
+            state = .http(http)   // stays pending: reading waits for `deferredAnswerReady`
+            return .none
+        case .respond(let response):
+            http.pending = nil
+            let action = answer(response, pending, keepAlive: pending.keepAlive)
+            state = .http(http)
+            return action
+        case .upgrade(let response, let session):
+            let leftover = http.parser.takeBufferedBytes()
+            var ws = WebSocketState(session: session, nowMs: nowMs)
+            if !leftover.isEmpty { ws.reader.feed(leftover) }
+            state = .webSocket(ws)
+            acceptsFrames = true
+            return .openWebSocket(response: response.serialize(keepAlive: true), maxOutputBytes: session.maxOutputBytes)
+        }
+    }
+
+    /// The answer of a `.deferred` request; reading resumes with the next `nextInput`.
+    mutating func deferredAnswerReady(_ response: HTTPResponse, shuttingDown: Bool) -> Action {
+        let current = take()
+        guard case .http(var http) = current, let pending = http.pending else {
+            state = current
+            return .none
+        }
+        http.pending = nil
+        let action = answer(response, pending, keepAlive: pending.keepAlive && !shuttingDown)
+        state = .http(http)
+        return action
+    }
+
+    /// - Parameter version: the request's, so an HTTP/1.0 keep-alive client is told
+    ///   `Connection: keep-alive` (it would assume close otherwise).
+    private mutating func answer(_ response: HTTPResponse, _ pending: PendingRequest, keepAlive: Bool) -> Action {
+        if !keepAlive { closesAfterFlush = true }
+        return .respond(response.serialize(keepAlive: keepAlive, headOnly: pending.headOnly, requestVersion: pending.version),
+                        status: response.status.code)
+    }
+
+    private mutating func nextWebSocket(_ ws: inout WebSocketState, nowMs: Int64, queuedOutputBytes: Int) -> Action {
+        while !closesAfterFlush, let item = ws.reader.next() {
+            // Any frame from the client proves it is alive, not only a pong.
+            ws.lastInboundMs = nowMs
+            ws.pingSentAtMs = nil
+            switch item {
+            case .text, .binary:
+                if ws.closeSent { continue }
+                if var bucket = ws.messageBucket {
+                    let allowed = bucket.take(nowMs: nowMs) == .allowed
+                    ws.messageBucket = bucket
+                    if !allowed {
+                        // Policy violation: say why, then close once that is written, as for
+                        // a protocol violation (the client's answer is not waited for).
+                        closesAfterFlush = true
+                        return Self.beginClose(&ws, code: CloseCode.policyViolation,
+                                               reason: "over \(Int(bucket.ratePerSecond)) messages per second",
+                                               nowMs: nowMs, closeTimeoutMs: settings.closeTimeoutMs).map { .send($0) } ?? .none
+                    }
+                }
+                return .handleMessage(item)
+            case .ping(let payload):
+                if ws.closeSent { continue }
+                return .send(FrameEncoder.frame(opcode: .pong, payload: payload))
+            case .pong:
+                continue
+            case .close(let code, _):
+                closesAfterFlush = true
+                if ws.closeSent {
+                    // The answer to our close: the handshake is complete.
+                    return queuedOutputBytes == 0 ? .halfCloseAndLinger : .none
+                }
+                ws.closeSent = true
+                return .send(code.map { FrameEncoder.closeFrame(code: $0) } ?? FrameEncoder.frame(opcode: .close, payload: []))
+            case .violation(let code, let reason):
+                closesAfterFlush = true
+                if let frame = Self.beginClose(&ws, code: code, reason: reason, nowMs: nowMs, closeTimeoutMs: settings.closeTimeoutMs) {
+                    return .send(frame)
+                }
+                return queuedOutputBytes == 0 ? .halfCloseAndLinger : .none
+            }
+        }
+        return .none
+    }
+
+    // MARK: - Other events
+
+    /// The peer closed its sending half (a read returned end of stream).
+    mutating func peerClosed(queuedOutputBytes: Int) -> Action {
+        switch take() {
+        case .http(var http):
+            let hasWork = http.pending != nil || queuedOutputBytes > 0 || (!http.parser.isIdle && !closesAfterFlush)
+            if hasWork && !http.peerFinished {
+                // Half-closed client (e.g. `printf ... | nc`): still answer what it sent.
+                http.peerFinished = true
+                state = .http(http)
+                return .none
+            }
+            state = .http(http)
+            return .closeNow
+        case let other:
+            state = other
+            return other.isClosed ? .none : .closeNow
+        }
+    }
+
+    /// Every queued byte has been written.
+    func outputDrained() -> Action {
+        guard closesAfterFlush else { return .none }
+        switch state {
+        case .http, .webSocket: return .halfCloseAndLinger
+        case .lingering, .closed, .transitioning: return .none
+        }
+    }
+
+    /// Sends a close frame and waits (up to the close timeout) for the client's answer.
+    mutating func startClose(code: UInt16, reason: String, nowMs: Int64) -> Action {
+        let current = take()
+        guard case .webSocket(var ws) = current else {
+            state = current
+            return .none
+        }
+        let frame = Self.beginClose(&ws, code: code, reason: reason, nowMs: nowMs, closeTimeoutMs: settings.closeTimeoutMs)
+        state = .webSocket(ws)
+        acceptsFrames = false
+        return frame.map { .send($0) } ?? .none
+    }
+
+    /// The close frame to send, or nil when one was already sent.
+    private static func beginClose(_ ws: inout WebSocketState, code: UInt16, reason: String,
+                                   nowMs: Int64, closeTimeoutMs: Int64) -> [UInt8]? {
+        guard !ws.closeSent else { return nil }
+        ws.closeSent = true
+        ws.closeDeadlineMs = nowMs + closeTimeoutMs
+        return FrameEncoder.closeFrame(code: code, reason: reason)
+    }
+
+    /// Deadlines and pings; the owner calls it a few times per second.
+    mutating func tick(nowMs: Int64) -> Action {
+        switch take() {
+        case .http(let http):
+            defer { state = .http(http) }
+            guard http.pending == nil, !closesAfterFlush, !http.peerFinished, nowMs >= http.deadlineMs else { return .none }
+            // An idle keep-alive connection past its limit just goes; a slow request is told why.
+            if http.parser.isIdle { return .closeNow }
+            closesAfterFlush = true
+            let seconds = settings.headerTimeoutMs / 1000
+            let response = HTTPResponse.error(.requestTimeout, code: "request_timeout",
+                                              message: "request headers not received within \(seconds) s")
+            return .respond(response.serialize(keepAlive: false), status: response.status.code)
+        case .webSocket(var ws):
+            defer { state = .webSocket(ws) }
+            if ws.closeSent { return nowMs >= ws.closeDeadlineMs ? .closeNow : .none }
+            let interval = settings.pingIntervalMs
+            if let sent = ws.pingSentAtMs {
+                // The client has not answered the previous ping (nor sent anything) in an interval.
+                guard nowMs - sent >= interval else { return .none }
+                acceptsFrames = false
+                return Self.beginClose(&ws, code: CloseCode.goingAway, reason: "ping timeout",
+                                       nowMs: nowMs, closeTimeoutMs: settings.closeTimeoutMs).map { .send($0) } ?? .none
+            }
+            guard nowMs - ws.lastInboundMs >= interval else { return .none }
+            ws.pingSentAtMs = nowMs
+            return .send(FrameEncoder.frame(opcode: .ping, payload: []))
+        case .lingering(let deadline):
+            state = .lingering(deadlineMs: deadline)
+            return nowMs >= deadline ? .closeNow : .none
+        case let other:
+            state = other
+            return .none
+        }
+    }
+
+    // MARK: - Reports from the owner
+
+    /// The owner half-closed after `.halfCloseAndLinger`.
+    mutating func startedLingering(nowMs: Int64) {
+        guard !state.isClosed else { return }
+        state = .lingering(deadlineMs: nowMs + settings.lingerMs)
+        acceptsFrames = false
+    }
+
+    /// The owner closed the connection.
+    mutating func closed() {
+        state = .closed
+        acceptsFrames = false
+    }
+}
+
+extension ConnectionStateMachine.State {
+    var isClosed: Bool {
+        switch self {
+        case .closed, .transitioning: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,396 @@
+import HTTP1
+import Testing
+import WebSocket
+@testable import OrderPushServer
+
+/// Drives `ConnectionStateMachine` with bytes, answers and times, without sockets. Actions are
+/// compared as short descriptions ("request GET /a", "respond 200", "close 1000", ...).
+@Suite struct ConnectionStateMachineTests {
+    typealias Machine = ConnectionStateMachine
+    static let settings = Machine.Settings(headerTimeoutMs: 10_000, closeTimeoutMs: 5_000, pingIntervalMs: 30_000,
+                                           lingerMs: 2_000, pipelineOutputPause: 1_000)
+    static let upgradeRequest = "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+    // MARK: - HTTP
+
+    @Test func pipelinedRequestsAreHandedOutOneAtATimeInOrder() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m) == ["request GET /a"])
+        #expect(describe(m.requestHandled(.respond(.json(.ok, [])), nowMs: 1)) == "respond 200")
+        #expect(drain(&m) == ["request GET /b"])
+        #expect(describe(m.requestHandled(.respond(.json(.ok, [])), nowMs: 1)) == "respond 200")
+        #expect(drain(&m).isEmpty)
+        #expect(m.phase == .http)
+        #expect(!m.closesAfterFlush)
+    }
+
+    @Test func aDeferredAnswerPausesReadingAndTheNextRequestWaitsForIt() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m) == ["request POST /a"])
+        #expect(describe(m.requestHandled(.deferred, nowMs: 1)) == "none")
+        #expect(m.isAwaitingAnswer)
+        #expect(!m.wantsToRead(queuedOutputBytes: 0))
+        #expect(drain(&m).isEmpty, "/b must wait for /a's answer")
+        #expect(describe(m.deferredAnswerReady(.json(.created, []), shuttingDown: false)) == "respond 201")
+        #expect(!m.isAwaitingAnswer)
+        #expect(m.wantsToRead(queuedOutputBytes: 0))
+        #expect(drain(&m) == ["request GET /b"])
+    }
+
+    @Test func aDeferredAnswerWithoutAPendingRequestIsIgnored() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        #expect(describe(m.deferredAnswerReady(.json(.created, []), shuttingDown: false)) == "none")
+        #expect(m.phase == .http)
+        feed(&m, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m) == ["request GET /a"], "the state survived the ignored event")
+    }
+
+    @Test func pipeliningPausesWhileMuchOutputWaits() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m, queued: 1_000).isEmpty)
+        #expect(!m.wantsToRead(queuedOutputBytes: 1_000))
+        #expect(m.wantsToRead(queuedOutputBytes: 999))
+        #expect(drain(&m, queued: 0) == ["request GET /a"])
+    }
+
+    @Test func connectionCloseAnswerEndsTheExchangeAndLingers() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m) == ["request GET /a"])
+        let answer = m.requestHandled(.respond(.json(.ok, [])), nowMs: 1)
+        guard case .respond(let bytes, _) = answer else { Issue.record("no answer"); return }
+        #expect(String(decoding: bytes, as: UTF8.self).contains("Connection: close"))
+        #expect(drain(&m).isEmpty, "nothing after a Connection: close answer")
+        #expect(describe(m.outputDrained()) == "linger")
+        m.startedLingering(nowMs: 100)
+        #expect(m.phase == .lingering)
+        #expect(describe(m.tick(nowMs: 2_099)) == "none")
+        #expect(describe(m.tick(nowMs: 2_100)) == "closeNow")
+        #expect(describe(m.peerClosed(queuedOutputBytes: 0)) == "closeNow")
+    }
+
+    @Test func malformedRequestGetsItsErrorThenClose() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "GET / HTTP/2.0\r\nHost: a\r\n\r\n")
+        #expect(drain(&m) == ["respond 505"])
+        #expect(m.closesAfterFlush)
+        feed(&m, "GET /more HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m).isEmpty)
+        #expect(describe(m.outputDrained()) == "linger")
+    }
+
+    @Test func expectContinueIsAnsweredBeforeTheBody() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "POST /a HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+        #expect(drain(&m) == ["continue"])
+        feed(&m, "hi")
+        #expect(drain(&m) == ["request POST /a"])
+    }
+
+    @Test func slowHeadersGet408ButAnIdleKeepAliveConnectionJustCloses() {
+        var slow = Machine(settings: Self.settings, nowMs: 0)
+        feed(&slow, "GET /a HTTP/1.1\r\nHost:")
+        #expect(drain(&slow).isEmpty)
+        #expect(describe(slow.tick(nowMs: 9_999)) == "none")
+        #expect(describe(slow.tick(nowMs: 10_000)) == "respond 408")
+        #expect(slow.closesAfterFlush)
+        #expect(describe(slow.tick(nowMs: 20_000)) == "none", "408 is sent once")
+
+        var idle = Machine(settings: Self.settings, nowMs: 0)
+        feed(&idle, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&idle, nowMs: 5_000) == ["request GET /a"])
+        _ = idle.requestHandled(.respond(.json(.ok, [])), nowMs: 5_000)
+        // The idle limit counts from the last request, not from the accept.
+        #expect(describe(idle.tick(nowMs: 14_999)) == "none")
+        #expect(describe(idle.tick(nowMs: 15_000)) == "closeNow")
+    }
+
+    @Test func aDeferredRequestIsNotTimedOut() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        _ = drain(&m)
+        _ = m.requestHandled(.deferred, nowMs: 0)
+        #expect(describe(m.tick(nowMs: 60_000)) == "none")
+    }
+
+    @Test func halfClosedClientStillGetsItsAnswers() {
+        // Both requests arrive, then the client's FIN, while the first answer is still queued.
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m) == ["request GET /a"])
+        _ = m.requestHandled(.respond(.json(.ok, [])), nowMs: 1)
+        #expect(describe(m.peerClosed(queuedOutputBytes: 100)) == "none")
+        #expect(!m.wantsToRead(queuedOutputBytes: 100), "nothing more can arrive")
+        #expect(drain(&m, queued: 100) == ["request GET /b"])
+        _ = m.requestHandled(.respond(.json(.ok, [])), nowMs: 1)
+        #expect(drain(&m, queued: 200).isEmpty)
+        #expect(describe(m.outputDrained()) == "linger")
+    }
+
+    @Test func halfClosedClientGetsItsDeferredAnswer() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        _ = drain(&m)
+        _ = m.requestHandled(.deferred, nowMs: 0)
+        #expect(describe(m.peerClosed(queuedOutputBytes: 0)) == "none")
+        #expect(describe(m.deferredAnswerReady(.json(.created, []), shuttingDown: false)) == "respond 201")
+        #expect(drain(&m, queued: 80).isEmpty)
+        #expect(describe(m.outputDrained()) == "linger")
+        // A second end of stream (the peer is gone entirely) closes at once.
+        var gone = Machine(settings: Self.settings, nowMs: 0)
+        feed(&gone, "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        _ = drain(&gone)
+        _ = gone.requestHandled(.deferred, nowMs: 0)
+        _ = gone.peerClosed(queuedOutputBytes: 0)
+        #expect(describe(gone.peerClosed(queuedOutputBytes: 0)) == "closeNow")
+    }
+
+    @Test func anIdleClientClosingIsClosedAtOnce() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        #expect(describe(m.peerClosed(queuedOutputBytes: 0)) == "closeNow")
+    }
+
+    @Test func shuttingDownTurnsKeepAliveOff() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m, shuttingDown: true) == ["request GET /a"])
+        _ = m.requestHandled(.respond(.json(.ok, [])), nowMs: 1)
+        #expect(m.closesAfterFlush)
+    }
+
+    // MARK: - Upgrade
+
+    @Test func upgradeKeepsTheFramesThatCameWithTheHandshake() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        feed(&m, Array(Self.upgradeRequest.utf8) + clientFrame(0x1, Array("hi".utf8)))
+        #expect(drain(&m) == ["request GET /ws"])
+        #expect(!m.acceptsFrames)
+        let opened = m.requestHandled(.upgrade(switching(), session(.echo)), nowMs: 1)
+        #expect(describe(opened) == "open")
+        #expect(m.phase == .webSocket)
+        #expect(m.acceptsFrames)
+        #expect(drain(&m) == ["message text hi"])
+    }
+
+    // MARK: - WebSocket close handshake
+
+    @Test func clientStartedCloseIsEchoedThenLingers() {
+        var m = openWebSocket()
+        feed(&m, clientFrame(0x8, [0x03, 0xE8]))   // 1000
+        #expect(drain(&m) == ["close 1000"])
+        #expect(!m.acceptsFrames)
+        #expect(m.webSocketStatus?.closeSent == true)
+        feed(&m, clientFrame(0x1, Array("late".utf8)))
+        #expect(drain(&m).isEmpty, "nothing is handled after the close")
+        #expect(describe(m.outputDrained()) == "linger")
+        m.startedLingering(nowMs: 10)
+        #expect(m.phase == .lingering)
+        #expect(m.webSocketStatus == nil)
+    }
+
+    @Test func serverStartedCloseEndsWhenTheClientAnswers() {
+        var m = openWebSocket()
+        #expect(describe(m.startClose(code: CloseCode.goingAway, reason: "bye", nowMs: 100)) == "close 1001")
+        #expect(!m.acceptsFrames)
+        #expect(describe(m.startClose(code: CloseCode.goingAway, reason: "again", nowMs: 100)) == "none")
+        // Messages after our close are dropped; pings are not answered.
+        feed(&m, clientFrame(0x1, Array("x".utf8)) + clientFrame(0x9, []))
+        #expect(drain(&m).isEmpty)
+        feed(&m, clientFrame(0x8, [0x03, 0xE9]))
+        #expect(drain(&m, queued: 0) == ["linger"])
+    }
+
+    @Test func serverStartedCloseWithOutputStillQueuedLingersAfterTheDrain() {
+        var m = openWebSocket()
+        _ = m.startClose(code: CloseCode.normal, reason: "", nowMs: 100)
+        feed(&m, clientFrame(0x8, [0x03, 0xE8]))
+        #expect(drain(&m, queued: 50).isEmpty)
+        #expect(describe(m.outputDrained()) == "linger")
+    }
+
+    @Test func closeHandshakeTimesOut() {
+        var m = openWebSocket()
+        _ = m.startClose(code: CloseCode.goingAway, reason: "", nowMs: 1_000)
+        #expect(describe(m.tick(nowMs: 5_999)) == "none")
+        #expect(describe(m.tick(nowMs: 6_000)) == "closeNow")
+    }
+
+    @Test func startCloseOutsideAWebSocketChangesNothing() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        #expect(describe(m.startClose(code: CloseCode.goingAway, reason: "", nowMs: 0)) == "none")
+        feed(&m, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m) == ["request GET /a"])
+    }
+
+    // MARK: - Pings
+
+    @Test func silentClientIsPingedThenClosedWhenItDoesNotAnswer() {
+        var m = openWebSocket(nowMs: 0)
+        #expect(describe(m.tick(nowMs: 29_999)) == "none")
+        #expect(describe(m.tick(nowMs: 30_000)) == "ping")
+        #expect(describe(m.tick(nowMs: 59_999)) == "none")
+        #expect(describe(m.tick(nowMs: 60_000)) == "close 1001")
+        #expect(!m.acceptsFrames)
+    }
+
+    @Test func anyFrameFromTheClientAnswersThePing() {
+        var m = openWebSocket(nowMs: 0)
+        #expect(describe(m.tick(nowMs: 30_000)) == "ping")
+        feed(&m, clientFrame(0xA, []))   // pong
+        #expect(drain(&m, nowMs: 40_000).isEmpty)
+        #expect(describe(m.tick(nowMs: 60_000)) == "none")
+        #expect(describe(m.tick(nowMs: 70_000)) == "ping")
+    }
+
+    @Test func clientPingsAreAnsweredWithTheirPayload() {
+        var m = openWebSocket()
+        feed(&m, clientFrame(0x9, [7, 8]))
+        #expect(drain(&m) == ["pong 0708"])
+    }
+
+    // MARK: - Violations and the message rate
+
+    @Test func violationsCloseWithTheirCode() {
+        var unmasked = openWebSocket()
+        feed(&unmasked, clientFrame(0x1, Array("hi".utf8), masked: false))
+        #expect(drain(&unmasked) == ["close 1002"])
+        #expect(unmasked.closesAfterFlush)
+        #expect(describe(unmasked.outputDrained()) == "linger")
+
+        var badText = openWebSocket()
+        feed(&badText, clientFrame(0x1, [0xC3, 0x28]))
+        #expect(drain(&badText) == ["close 1007"])
+
+        var tooBig = openWebSocket(maxMessageBytes: 10)
+        feed(&tooBig, clientFrame(0x2, [UInt8](repeating: 1, count: 11)))
+        #expect(drain(&tooBig) == ["close 1009"])
+    }
+
+    @Test func aClientOverItsMessageRateIsClosedWith1008() {
+        var m = openWebSocket(rate: MessageRateLimit(perSecond: 50, burst: 100))
+        var burst: [UInt8] = []
+        for _ in 0..<150 { burst += clientFrame(0x1, Array("m".utf8)) }
+        feed(&m, burst)
+        let actions = drain(&m, nowMs: 0)
+        #expect(actions.count == 101)
+        #expect(actions.prefix(100).allSatisfy { $0 == "message text m" })
+        #expect(actions.last == "close 1008")
+        #expect(!m.acceptsFrames)
+        #expect(m.closesAfterFlush)
+    }
+
+    @Test func aClientWithinItsMessageRateIsNotClosed() {
+        var m = openWebSocket(rate: MessageRateLimit(perSecond: 50, burst: 100))
+        // 40 messages per second for 30 seconds (1 200 messages, far more than the burst).
+        for i in 0..<1_200 {
+            feed(&m, clientFrame(0x1, Array("m".utf8)))
+            let actions = drain(&m, nowMs: Int64(i) * 25)
+            if actions != ["message text m"] {
+                Issue.record("message \(i): \(actions)")
+                return
+            }
+        }
+        #expect(m.acceptsFrames)
+    }
+
+    @Test func exemptEndpointsHaveNoRate() {
+        var m = openWebSocket(rate: nil)
+        var burst: [UInt8] = []
+        for _ in 0..<1_000 { burst += clientFrame(0x1, Array("m".utf8)) }
+        feed(&m, burst)
+        #expect(drain(&m, nowMs: 0).count == 1_000)
+    }
+
+    @Test func tokenBucketRefillsAtItsRateUpToItsBurst() {
+        var bucket = TokenBucket(capacity: 3, ratePerSecond: 10, nowMs: 0)
+        var taken: [Bool] = []
+        // A full burst at once, then one every 100 ms (10 per second), capped at the burst.
+        for nowMs: Int64 in [0, 0, 0, 0, 99, 100, 100, 1_000_000, 1_000_000, 1_000_000, 1_000_000] {
+            taken.append(bucket.take(nowMs: nowMs) == .allowed)
+        }
+        #expect(taken == [true, true, true, false, false, true, false, true, true, true, false])
+    }
+
+    // MARK: - Helpers
+
+    func session(_ endpoint: WebSocketSession.Endpoint, rate: MessageRateLimit? = nil,
+                 maxMessageBytes: Int = 1 << 20) -> WebSocketSession {
+        WebSocketSession(endpoint: endpoint, maxMessageBytes: maxMessageBytes, maxOutputBytes: 1 << 20, messageRate: rate)
+    }
+
+    func switching() -> HTTPResponse { HTTPResponse(status: HTTPStatus(code: 101, reason: "Switching Protocols")) }
+
+    func openWebSocket(nowMs: Int64 = 0, rate: MessageRateLimit? = nil, maxMessageBytes: Int = 1 << 20) -> Machine {
+        var m = Machine(settings: Self.settings, nowMs: nowMs)
+        feed(&m, Self.upgradeRequest)
+        _ = drain(&m, nowMs: nowMs)
+        _ = m.requestHandled(.upgrade(switching(), session(.echo, rate: rate, maxMessageBytes: maxMessageBytes)), nowMs: nowMs)
+        return m
+    }
+
+    func feed(_ m: inout Machine, _ text: String) { feed(&m, Array(text.utf8)) }
+
+    func feed(_ m: inout Machine, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { m.received($0) }
+    }
+
+    /// Every action buffered input produces, until `.none`.
+    func drain(_ m: inout Machine, nowMs: Int64 = 0, queued: Int = 0, shuttingDown: Bool = false) -> [String] {
+        var out: [String] = []
+        while out.count <= 10_000 {
+            let action = m.nextInput(nowMs: nowMs, queuedOutputBytes: queued, shuttingDown: shuttingDown)
+            if case .none = action { break }
+            out.append(describe(action))
+        }
+        return out
+    }
+
+    func describe(_ action: Machine.Action) -> String {
+        switch action {
+        case .none: return "none"
+        case .respond(_, let status): return "respond \(status)"
+        case .handleRequest(let r): return "request \(r.method) \(r.path)"
+        case .openWebSocket: return "open"
+        case .handleMessage(.text(let b)): return "message text " + String(decoding: b, as: UTF8.self)
+        case .handleMessage(let other): return "message \(other)"
+        case .closeNow: return "closeNow"
+        case .halfCloseAndLinger: return "linger"
+        case .send(let bytes):
+            if bytes.starts(with: Array("HTTP/1.1 100".utf8)) { return "continue" }
+            switch bytes.first {
+            case 0x88?: return bytes.count >= 4 ? "close \(UInt16(bytes[2]) << 8 | UInt16(bytes[3]))" : "close"
+            case 0x89?: return "ping"
+            case 0x8A?: return "pong " + bytes.dropFirst(2).map(hex).joined()
+            default: return "send \(bytes.count) bytes"
+            }
+        }
+    }
+
+    func hex(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+    }
+
+    /// A client frame: masked unless told otherwise (an unmasked one is a violation).
+    func clientFrame(_ opcode: UInt8, _ payload: [UInt8], masked: Bool = true) -> [UInt8] {
+        let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        let maskBit: UInt8 = masked ? 0x80 : 0
+        var out: [UInt8] = [0x80 | opcode]
+        if payload.count < 126 {
+            out.append(maskBit | UInt8(payload.count))
+        } else {
+            out += [maskBit | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        }
+        if masked {
+            out += key
+            out += payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
+        } else {
+            out += payload
+        }
+        return out
+    }
+}
