@@ -3,9 +3,12 @@ import Glibc
 /// `ORDERPUSH_*` environment variables: each option `--some-name` may also be given as
 /// `ORDERPUSH_SOME_NAME`; a flag on the command line wins.
 enum Environment {
+    static func variableName(for option: String) -> String {
+        "ORDERPUSH_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+    }
+
     static func value(for option: String) -> String? {
-        let name = "ORDERPUSH_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
-        guard let raw = getenv(name) else { return nil }
+        guard let raw = getenv(variableName(for: option)) else { return nil }
         return String(cString: raw)
     }
 

@@ -39,35 +39,41 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         var config = ServerConfig()
-        config.host = host ?? Environment.value(for: "host") ?? config.host
-        config.port = try port ?? parse(Environment.value(for: "port"), "port") ?? config.port
-        config.databasePath = db ?? Environment.value(for: "db") ?? config.databasePath
-        config.jwtSecretPath = jwtSecretFile ?? Environment.value(for: "jwt-secret-file")
-        config.webRoot = web ?? Environment.value(for: "web") ?? config.webRoot
-        config.tlsCertificatePath = tlsCert ?? Environment.value(for: "tls-cert")
-        config.tlsPrivateKeyPath = tlsKey ?? Environment.value(for: "tls-key")
-        config.tlsPort = try tlsPort ?? parse(Environment.value(for: "tls-port"), "tls-port") ?? config.tlsPort
-        config.servePlain = !(noPlain || Environment.flag("no-plain"))
-        config.pingIntervalSeconds = try pingInterval ?? parse(Environment.value(for: "ping-interval"), "ping-interval") ?? config.pingIntervalSeconds
-        config.headerTimeoutSeconds = try headerTimeout ?? parse(Environment.value(for: "header-timeout"), "header-timeout") ?? config.headerTimeoutSeconds
-        config.retentionDays = try retentionDays ?? parse(Environment.value(for: "retention-days"), "retention-days") ?? config.retentionDays
-        config.loops = try loops ?? parse(Environment.value(for: "loops"), "loops") ?? config.loops
-        config.maxConnections = try maxConnections ?? parse(Environment.value(for: "max-connections"), "max-connections") ?? config.maxConnections
-        config.webSocketMessageRate = try wsMessageRate ?? parse(Environment.value(for: "ws-message-rate"), "ws-message-rate") ?? config.webSocketMessageRate
-        config.closeTimeoutSeconds = try closeTimeout ?? parse(Environment.value(for: "close-timeout"), "close-timeout") ?? config.closeTimeoutSeconds
-        config.shutdownGraceSeconds = try shutdownGrace ?? parse(Environment.value(for: "shutdown-grace"), "shutdown-grace") ?? config.shutdownGraceSeconds
-        config.maxHeaderBytes = try maxHeaderBytes ?? parse(Environment.value(for: "max-header-bytes"), "max-header-bytes") ?? config.maxHeaderBytes
-        config.maxBodyBytes = try maxBodyBytes ?? parse(Environment.value(for: "max-body-bytes"), "max-body-bytes") ?? config.maxBodyBytes
-        config.maxMessageBytes = try maxMessageBytes ?? parse(Environment.value(for: "max-message-bytes"), "max-message-bytes") ?? config.maxMessageBytes
-        config.maxEchoMessageBytes = try echoMaxMessageBytes ?? parse(Environment.value(for: "echo-max-message-bytes"), "echo-max-message-bytes") ?? config.maxEchoMessageBytes
-        config.maxOutputBytes = try maxOutputBytes ?? parse(Environment.value(for: "max-output-bytes"), "max-output-bytes") ?? config.maxOutputBytes
-        config.pollLimit = try pollLimit ?? parse(Environment.value(for: "poll-limit"), "poll-limit") ?? config.pollLimit
-        config.maxWriteBatch = try writeBatch ?? parse(Environment.value(for: "write-batch"), "write-batch") ?? config.maxWriteBatch
-        config.userWriteRate = try userWriteRate ?? parse(Environment.value(for: "user-write-rate"), "user-write-rate") ?? config.userWriteRate
+        // One row per option: its name (the flag `--name`, the variable `ORDERPUSH_NAME`),
+        // what the command line gave, and the field it sets. A flag wins over the variable;
+        // neither leaves the default.
+        let options: [ConfigOption] = [
+            ConfigOption("host", host, \.host),
+            ConfigOption("port", port, \.port),
+            ConfigOption("db", db, \.databasePath),
+            ConfigOption("jwt-secret-file", jwtSecretFile, \.jwtSecretPath),
+            ConfigOption("web", web, \.webRoot),
+            ConfigOption("tls-cert", tlsCert, \.tlsCertificatePath),
+            ConfigOption("tls-key", tlsKey, \.tlsPrivateKeyPath),
+            ConfigOption("tls-port", tlsPort, \.tlsPort),
+            ConfigOption("ping-interval", pingInterval, \.pingIntervalSeconds),
+            ConfigOption("header-timeout", headerTimeout, \.headerTimeoutSeconds),
+            ConfigOption("retention-days", retentionDays, \.retentionDays),
+            ConfigOption("loops", loops, \.loops),
+            ConfigOption("max-connections", maxConnections, \.maxConnections),
+            ConfigOption("ws-message-rate", wsMessageRate, \.webSocketMessageRate),
+            ConfigOption("close-timeout", closeTimeout, \.closeTimeoutSeconds),
+            ConfigOption("shutdown-grace", shutdownGrace, \.shutdownGraceSeconds),
+            ConfigOption("max-header-bytes", maxHeaderBytes, \.maxHeaderBytes),
+            ConfigOption("max-body-bytes", maxBodyBytes, \.maxBodyBytes),
+            ConfigOption("max-message-bytes", maxMessageBytes, \.maxMessageBytes),
+            ConfigOption("echo-max-message-bytes", echoMaxMessageBytes, \.maxEchoMessageBytes),
+            ConfigOption("max-output-bytes", maxOutputBytes, \.maxOutputBytes),
+            ConfigOption("poll-limit", pollLimit, \.pollLimit),
+            ConfigOption("write-batch", writeBatch, \.maxWriteBatch),
+            ConfigOption("user-write-rate", userWriteRate, \.userWriteRate),
+            ConfigOption(flag: "no-plain", noPlain) { $0.servePlain = false },
+            ConfigOption(flag: "echo", echo) { $0.enableEcho = true },
+            ConfigOption(flag: "bench", bench) { $0.enableBench = true },
+        ]
+        for option in options { try option.apply(&config) }
         // An echo reply queues a whole message, so its output cap follows its message limit.
         config.maxEchoOutputBytes = max(config.maxOutputBytes, config.maxEchoMessageBytes + config.maxEchoMessageBytes / 4)
-        config.enableEcho = echo || Environment.flag("echo")
-        config.enableBench = bench || Environment.flag("bench")
 
         guard config.pingIntervalSeconds > 0, config.headerTimeoutSeconds > 0, config.retentionDays > 0,
               config.loops > 0, config.loops <= 64, config.maxConnections > 0, config.closeTimeoutSeconds > 0,
@@ -119,11 +125,5 @@ struct Serve: ParsableCommand {
             }
             fflush(nil)   // all streams: stdout may be a pipe to a supervisor
         }
-    }
-
-    private func parse<T: LosslessStringConvertible>(_ text: String?, _ name: String) throws -> T? {
-        guard let text else { return nil }
-        guard let value = T(text) else { throw ValidationError("ORDERPUSH_\(name.uppercased().replacingOccurrences(of: "-", with: "_")) is not a valid value: \(text)") }
-        return value
     }
 }
