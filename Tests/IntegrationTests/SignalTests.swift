@@ -1,0 +1,78 @@
+import Foundation
+import Glibc
+import Testing
+
+/// Every signal a service manager, a terminal or an operator sends on purpose, against the
+/// real binary: SIGHUP, SIGUSR1 and SIGUSR2 are logged and the server keeps serving;
+/// SIGQUIT shuts down gracefully like SIGTERM and SIGINT (those two are in
+/// WebSocketEndpointTests).
+@Suite struct SignalTests {
+    /// Waits (generously) until the server's stderr holds `text`.
+    private func waitForLog(_ server: ServerProcess, containing text: String, timeout: TimeInterval = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if server.stderrText.contains(text) { return true }
+            usleep(50_000)
+        }
+        return server.stderrText.contains(text)
+    }
+
+    /// After `signal`, a WebSocket opened before it still receives events, a new one can
+    /// subscribe, /healthz answers 200, the signal is logged, and SIGTERM still shuts down
+    /// gracefully.
+    private func expectKeepsServing(after signal: Int32, logLine: String) throws {
+        let server = try ServerProcess()
+        let tokens = try TokenFactory(server: server)
+        let admin = tokens.token(sub: "ops", role: "admin")
+        let user = tokens.token(sub: "signal-user", role: "user")
+        let before = try PushSession(port: server.port, token: admin)
+        try before.subscribed("admin")
+
+        server.signal(signal)
+        #expect(waitForLog(server, containing: logLine), "no '\(logLine)' in the log:\n\(server.stderrText)")
+        // Sent twice: the second one arrives while the first has surely been handled.
+        server.signal(signal)
+
+        let client = try TestClient(port: server.port)
+        let created = try client.createOrder(token: user)
+        let event = try #require(before.event(for: created.id, kind: "order.created", channel: "admin"))
+        #expect(event.seq == created.seq)
+        let after = try PushSession(port: server.port, token: user)
+        try after.subscribed("user:signal-user")
+        let health = try #require(try TestClient(port: server.port).request("GET", "/healthz"))
+        #expect(health.status == 200)
+        #expect(server.process.isRunning)
+
+        server.signal(SIGTERM)
+        #expect(before.eventsUntilClose().isEmpty)
+        #expect(before.closeFrame?.closeCode == 1001)
+        #expect(server.waitForExit(timeout: 10) == 0)
+    }
+
+    @Test func sighupIsLoggedAndTheServerKeepsServing() throws {
+        try expectKeepsServing(after: SIGHUP, logLine: "SIGHUP received: nothing to reload yet")
+    }
+
+    @Test func sigusr1IsLoggedAndIgnored() throws {
+        try expectKeepsServing(after: SIGUSR1, logLine: "SIGUSR1 received: no action is assigned")
+    }
+
+    @Test func sigusr2IsLoggedAndIgnored() throws {
+        try expectKeepsServing(after: SIGUSR2, logLine: "SIGUSR2 received: no action is assigned")
+    }
+
+    /// SIGQUIT's default (core dump, connections dropped) is replaced by the graceful
+    /// shutdown of SIGTERM: 1001 to every WebSocket, exit 0, no longer accepting.
+    @Test func sigquitShutsDownGracefullyLikeSigterm() throws {
+        let server = try ServerProcess()
+        let tokens = try TokenFactory(server: server)
+        let session = try PushSession(port: server.port, token: tokens.token(sub: "ops", role: "admin"))
+        try session.subscribed("admin")
+        server.signal(SIGQUIT)
+        #expect(session.eventsUntilClose().isEmpty)
+        #expect(session.closeFrame?.closeCode == 1001)
+        #expect(server.waitForExit(timeout: 10) == 0)
+        #expect(server.stderrText.contains("SIGQUIT received"))
+        #expect(throws: (any Error).self) { _ = try TestClient(port: server.port) }
+    }
+}
