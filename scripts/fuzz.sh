@@ -10,6 +10,9 @@
 #              time; max-seconds (default: none) still caps a target that is slower
 #              than expected. This is the campaign mode (see docs/FUZZING.md).
 #   FUZZ_LOG_DIR  where each target's libFuzzer log goes (default .build-fuzz/logs)
+#   FUZZ_TIMEOUT  seconds one input may take before libFuzzer reports a hang (default 10,
+#                 120 with --runs). libFuzzer measures it on the wall clock, so a niced
+#                 campaign starved by other builds would otherwise report false hangs.
 #
 # Each target runs in one process on one core and stops by itself after `seconds` (or N
 # executions). At the end of each target it prints one line: executions, wall time,
@@ -34,6 +37,7 @@ if [[ ${2:-} == --runs ]]; then
 else
   SECONDS_PER_TARGET=${2:-60}
 fi
+if [[ $RUNS != 0 ]]; then TIMEOUT=${FUZZ_TIMEOUT:-120}; else TIMEOUT=${FUZZ_TIMEOUT:-10}; fi
 B=.build-fuzz
 LOG_DIR=${FUZZ_LOG_DIR:-$B/logs}
 SWIFTC=${SWIFTC:-swiftc}
@@ -112,7 +116,7 @@ build_target() {
 
 run_target() {
   local t=$1 bin=$B/bin/fuzz-$1 log=$LOG_DIR/$1.log
-  local opts=(-max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+  local opts=(-max_len=4096 -timeout="$TIMEOUT" -rss_limit_mb=2048 -print_final_stats=1
               -artifact_prefix="Fuzz/crashes/$t-")
   [[ -f Fuzz/dict/$t.dict ]] && opts+=(-dict="Fuzz/dict/$t.dict")
   mkdir -p "$B/corpus/$t"
