@@ -17,6 +17,8 @@
 # non-zero (ASan: at the first error; TSan: 66 at exit), which fails the test that waits
 # for it.
 #
+# Suppressions (each with its reason): scripts/sanitizer-suppressions/{lsan,tsan}.supp.
+#
 # Exit status: 0 when every selected run passed and left no report.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,10 +44,12 @@ summary=()
 for s in "${selected[@]}"; do
   case $s in
     address) scratch=.build-asan; short=asan
-             # Leak checking stays on (the default): a leak at exit is a report like any other.
-             export ASAN_OPTIONS="log_path=$LOG_DIR/asan:detect_leaks=1" ;;
+             # Leak checking stays on: a leak at exit is a report like any other, except the
+             # test runner's own fixtures (see the suppressions file).
+             export ASAN_OPTIONS="log_path=$LOG_DIR/asan:detect_leaks=1"
+             export LSAN_OPTIONS="suppressions=$PWD/scripts/sanitizer-suppressions/lsan.supp:print_suppressions=0" ;;
     thread)  scratch=.build-tsan; short=tsan
-             export TSAN_OPTIONS="log_path=$LOG_DIR/tsan:halt_on_error=0" ;;
+             export TSAN_OPTIONS="log_path=$LOG_DIR/tsan:halt_on_error=0:suppressions=$PWD/scripts/sanitizer-suppressions/tsan.supp" ;;
   esac
   rm -f "$LOG_DIR/$short".*
   start=$SECONDS

@@ -56,9 +56,12 @@ def main():
         time.sleep(a.hold)
         # Which ones has the server closed (readable with EOF or reset)?
         closed = 0
+        poller = select.poll()
         for s in socks:
-            r, _, _ = select.select([s], [], [], 0)
-            if r:
+            poller.register(s, select.POLLIN)
+        readable = {fd for fd, _ in poller.poll(0)}
+        for s in socks:
+            if s.fileno() in readable:
                 try:
                     if s.recv(1, socket.MSG_PEEK) == b"":
                         closed += 1

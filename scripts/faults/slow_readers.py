@@ -14,7 +14,10 @@ behind with 1013; live events are framed once and shared), the server keeps answ
 stops the probe early (and says so) if the server passes that much, so it cannot take
 the machine down.
 
-  scripts/faults/slow_readers.py [--subscribers 200] [--seconds 20] [--replay --backlog 20000]
+  scripts/faults/slow_readers.py [--subscribers 200] [--seconds 20] [--items 300] [--replay --backlog 20000]
+
+--items makes each event bigger, so that silent subscribers reach the per-connection cap
+within the run.
 
 Loopback only, bounded in time; prints a table of samples and a summary line.
 """
@@ -33,9 +36,12 @@ def main():
     p.add_argument("--replay", action="store_true")
     p.add_argument("--backlog", type=int, default=20000)
     p.add_argument("--rss-cap-mb", type=int, default=1500)
+    p.add_argument("--max-output-bytes", type=int, default=None,
+                   help="the server's per-connection output cap (its default is 8 MiB)")
+    p.add_argument("--items", type=int, default=1, help="items per order (300 makes ~25 KB events)")
     a = p.parse_args()
 
-    server = Server().start()
+    server = Server(extra_args=["--max-output-bytes", str(a.max_output_bytes)] if a.max_output_bytes else []).start()
     admin = server.token("probe-admin", "admin")
     user = server.token("probe-user", "user")
     log(f"server pid {server.pid} port {server.port}; RSS at start {server.rss_kb() // 1024} MB")
@@ -43,7 +49,7 @@ def main():
     note = "x" * 1000
     if a.replay:
         for _ in range(a.backlog):
-            call(conn, "POST", "/api/orders", user, order_body(note=note))
+            call(conn, "POST", "/api/orders", user, order_body(note=note, items=a.items))
         log(f"backlog of {a.backlog} orders; RSS {server.rss_kb() // 1024} MB")
 
     silent = []
@@ -73,12 +79,20 @@ def main():
                     received.append(m["seq"])
     threading.Thread(target=read_all, daemon=True).start()
 
+    conn.close()
+    conn = server.http()  # the backlog connection may have hit the idle keep-alive deadline
     created, samples, peak = [], [], 0
     start = time.time()
     next_sample = start
     capped = False
     while time.time() - start < a.seconds:
-        status, body = call(conn, "POST", "/api/orders", user, order_body(note=note))
+        try:
+            status, body = call(conn, "POST", "/api/orders", user, order_body(note=note, items=a.items))
+        except OSError as e:
+            log(f"writer: {type(e).__name__}; reconnecting")
+            conn.close()
+            conn = server.http()
+            status = None
         if status == 201:
             created.append(body["seq"])
         if time.time() >= next_sample:
