@@ -9,13 +9,14 @@ held and after each round. Expected: every connection is accepted up to
 --max-connections, /healthz answers 200 throughout (beyond the cap: see
 docs/RELIABILITY.md), and RSS returns near its starting value after each round.
 
-  scripts/faults/conn_storm.py [--connections 10000] [--storms 3] [--hold 5] [--server-args ...]
+  scripts/faults/conn_storm.py [--connections 10000] [--storms 3] [--hold 5] [--server-args="--max-connections 1000"]
 
 The client raises its own RLIMIT_NOFILE to the hard limit. Loopback only, bounded.
 """
 import argparse
 import resource
 import select
+import shlex
 import socket
 import time
 
@@ -27,7 +28,8 @@ def main():
     p.add_argument("--connections", type=int, default=10000)
     p.add_argument("--storms", type=int, default=3)
     p.add_argument("--hold", type=float, default=5)
-    p.add_argument("--server-args", nargs="*", default=[])
+    p.add_argument("--server-args", default="",
+                   help='extra `orderpush serve` options as one string: --server-args="--max-connections 1000"')
     a = p.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -35,7 +37,7 @@ def main():
     if a.connections + 100 > hard:
         raise SystemExit(f"RLIMIT_NOFILE hard limit {hard} is too low for {a.connections} connections")
 
-    server = Server(extra_args=a.server_args).start()
+    server = Server(extra_args=shlex.split(a.server_args)).start()
     time.sleep(1)
     base = server.rss_kb()
     log(f"server pid {server.pid} port {server.port}; RSS {base // 1024} MB, fds {server.open_fds()}")
