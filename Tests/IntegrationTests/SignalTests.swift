@@ -34,7 +34,7 @@ import Testing
         server.signal(signal)
 
         let client = try TestClient(port: server.port)
-        let created = try client.createOrder(token: user)
+        let created = try client.createOrder(token: admin, body: OrderBody.simple(userId: "fsize-user"))
         let event = try #require(before.event(for: created.id, kind: "order.created", channel: "admin"))
         #expect(event.seq == created.seq)
         let after = try PushSession(port: server.port, token: user)
@@ -104,7 +104,8 @@ import Testing
     func aWritePastTheFileSizeLimitIs503AndTheServerGoesOn() throws {
         let server = try ServerProcess()
         let tokens = try TokenFactory(server: server)
-        let user = tokens.token(sub: "fsize-user", role: "user")
+        // Written with an admin token: user tokens are rate limited, and this test writes
+        // as fast as the server commits until the storage is full.
         let admin = tokens.token(sub: "ops", role: "admin")
         let session = try PushSession(port: server.port, token: admin)
         try session.subscribed("admin")
@@ -114,7 +115,8 @@ import Testing
         var lastSeq = 0
         var refused: TestClient.Response?
         for _ in 0..<20_000 {
-            let r = try #require(client.call("POST", "/api/orders", token: user, json: OrderBody.simple(note: note)),
+            let r = try #require(client.call("POST", "/api/orders", token: admin,
+                                             json: OrderBody.simple(userId: "fsize-user", note: note)),
                                  "no answer: the server died? exit status \(String(describing: server.waitForExit(timeout: 2)))")
             if r.status != 201 { refused = r; break }
             lastSeq = try #require(r.json?["seq"] as? Int)
@@ -128,7 +130,7 @@ import Testing
         #expect(try client.head(adminToken: admin) == lastSeq)
 
         try setFileSizeLimit(server, bytes: nil)
-        let created = try client.createOrder(token: user)
+        let created = try client.createOrder(token: admin, body: OrderBody.simple(userId: "fsize-user"))
         #expect(created.seq == lastSeq + 1)
         let event = try #require(session.event(for: created.id, kind: "order.created", channel: "admin"))
         #expect(event.seq == created.seq)

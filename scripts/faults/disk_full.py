@@ -13,6 +13,7 @@ process dying). The probe then:
 
   scripts/faults/disk_full.py [--fsize-kb 2048]
 
+Orders are written with an admin token naming a user: user tokens are rate limited.
 Loopback only, bounded; exits 1 when an expectation fails. Needs util-linux `prlimit`.
 """
 import argparse
@@ -40,7 +41,7 @@ def main():
     created, refusal = [], None
     for _ in range(a.max_orders):
         try:
-            status, body = call(conn, "POST", "/api/orders", user, order_body(note="y" * 1000))
+            status, body = call(conn, "POST", "/api/orders", admin, order_body(note="y" * 1000, user_id="probe-user"))
         except Exception as e:  # the server died (before SIGXFSZ was ignored, it did)
             time.sleep(1)
             log(f"FAIL: {type(e).__name__} after {len(created)} orders; server exit status "
@@ -68,7 +69,7 @@ def main():
         if not failures else f"problems: {failures}")
 
     subprocess.run(["prlimit", f"--pid={server.pid}", "--fsize=unlimited"], check=True)
-    status, body = call(conn, "POST", "/api/orders", user, order_body())
+    status, body = call(conn, "POST", "/api/orders", admin, order_body(user_id="probe-user"))
     if status != 201:
         failures.append(f"create after lifting the limit: {status} {body}")
     else:

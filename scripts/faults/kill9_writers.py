@@ -2,7 +2,9 @@
 """kill -9 under concurrent writers: no acknowledged order may be lost.
 
 Each round: 8 (--writers) threads create orders as fast as the server answers, each on
-its own keep-alive connection, and record every 201 (order id and seq). After
+its own keep-alive connection, and record every 201 (order id and seq). They use a
+`service` token naming a user per writer (`userId`), because user tokens are rate
+limited (`--user-write-rate`) and the point here is to write as fast as possible. After
 --write-seconds the server gets SIGKILL while they are still writing. It is restarted on
 the same database, and then:
   - every acknowledged order is read back (GET /api/orders/{id} as admin) and must be there,
@@ -26,7 +28,8 @@ def writer(server, token, acked, errors, stop, index):
     conn = server.http(timeout=10)
     while not stop.is_set():
         try:
-            status, body = call(conn, "POST", "/api/orders", token, order_body(note=f"w{index}"))
+            status, body = call(conn, "POST", "/api/orders", token,
+                                order_body(note=f"w{index}", user_id=f"writer-{index}"))
         except Exception as e:  # the kill cuts the connection: stop this writer
             errors.append(type(e).__name__)
             return
@@ -57,7 +60,8 @@ def main():
 
     server = Server().start()
     log(f"server pid {server.pid} port {server.port} data {server.data_dir}")
-    tokens = [server.token(f"writer-{i}", "user") for i in range(a.writers)]
+    service = server.token("probe-writer", "service")
+    tokens = [service] * a.writers
     admin = server.token("probe-admin", "admin")
     all_acked, failed = [], False
     for rnd in range(1, a.rounds + 1):

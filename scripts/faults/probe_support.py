@@ -156,12 +156,14 @@ def call(conn, method, path, token=None, body=None):
         return r.status, data
 
 
-def order_body(note="", items=1):
+def order_body(note="", items=1, user_id=None):
     body = {"items": [{"productId": f"p{i}", "name": "Tea " + "t" * 40, "quantity": 2, "price": 120.0}
                       for i in range(items)] if items > 1 else
             [{"productId": "p1", "name": "Tea", "quantity": 2, "price": 120.0}], "paymentMethod": "cod"}
     if note:
         body["metadata"] = {"note": note}
+    if user_id:
+        body["userId"] = user_id  # an admin or service token creates for that user
     return body
 
 

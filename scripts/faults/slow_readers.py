@@ -19,6 +19,7 @@ the machine down.
 --items makes each event bigger, so that silent subscribers reach the per-connection cap
 within the run.
 
+The writer uses an admin token naming a user (user tokens are rate limited).
 Loopback only, bounded in time; prints a table of samples and a summary line.
 """
 import argparse
@@ -49,7 +50,7 @@ def main():
     note = "x" * 1000
     if a.replay:
         for _ in range(a.backlog):
-            call(conn, "POST", "/api/orders", user, order_body(note=note, items=a.items))
+            call(conn, "POST", "/api/orders", admin, order_body(note=note, items=a.items, user_id="probe-user"))
         log(f"backlog of {a.backlog} orders; RSS {server.rss_kb() // 1024} MB")
 
     silent = []
@@ -87,7 +88,7 @@ def main():
     capped = False
     while time.time() - start < a.seconds:
         try:
-            status, body = call(conn, "POST", "/api/orders", user, order_body(note=note, items=a.items))
+            status, body = call(conn, "POST", "/api/orders", admin, order_body(note=note, items=a.items, user_id="probe-user"))
         except OSError as e:
             log(f"writer: {type(e).__name__}; reconnecting")
             conn.close()
