@@ -4,12 +4,17 @@ import PackageDescription
 // Layering (each arrow is "may import"):
 //   orderpush (CLI) -> OrderPushServer -> Reactor, HTTP1, WebSocket, Auth, Storage
 //   HTTP1, WebSocket: pure protocol code, bytes in, values out, no sockets.
-//   Auth, WebSocket -> OpenSSLKit -> CSSL;  Storage -> CSQLite, Orders;  Reactor -> CLinux
-//   JSON: the one strict JSON parser and writer (standard library only), for Auth and Orders.
+//   Auth, WebSocket, Storage -> OpenSSLKit -> CSSL;  Storage -> CSQLite, Orders;  Reactor -> CLinux
+//   JSON: the one strict JSON parser and writer (standard library only), for Auth, Orders,
+//   Storage and the server (HTTP1 knows no JSON: the server writes its error bodies).
+//   OpenSSLKit also holds the one base64 and the one hex encoder.
 //   Orders: pure order model and input validation.
+//
+// Linux only: Reactor is built on epoll, eventfd, signalfd and timerfd (Glibc), and
+// stops the build elsewhere with #error. SwiftPM has no Linux entry for `platforms:`, so
+// the package names none rather than a macOS version it cannot run on.
 let package = Package(
     name: "OrderPush",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "orderpush", targets: ["orderpush"]),
         .library(name: "OrderPushServer", targets: ["OrderPushServer"]),
@@ -32,7 +37,7 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Auth", dependencies: ["OpenSSLKit", "JSON"]),
         .target(name: "Orders", dependencies: ["JSON"]),
-        .target(name: "Storage", dependencies: ["CSQLite", "JSON", "Orders"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "JSON", "Orders", "OpenSSLKit"]),
         .target(name: "Reactor", dependencies: ["CLinux"]),
         .target(name: "OrderPushServer", dependencies: [
             "Reactor", "HTTP1", "WebSocket", "Auth", "JSON", "Orders", "Storage", "OpenSSLKit",
@@ -52,7 +57,8 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["Auth", "OpenSSLKit", "TestSupport"]),
         .testTarget(name: "OrdersTests", dependencies: ["Orders", "JSON", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Orders", "JSON"]),
-        .testTarget(name: "ServerTests", dependencies: ["OrderPushServer", "Reactor"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"]),
+        .testTarget(name: "ServerTests", dependencies: ["OrderPushServer", "Reactor", "HTTP1"]),
         // Starts the real `orderpush` binary on ephemeral ports and talks to it over sockets.
         .testTarget(name: "IntegrationTests", dependencies: ["orderpush", "OpenSSLKit", "WebSocket"]),
     ]

@@ -2,16 +2,16 @@ import JSON
 import Orders
 
 // Target `orders`: the order body parsers on arbitrary bytes — NewOrderInput.parse
-// (POST /api/orders), TrackingInput.parse (PUT …/tracking), and, since stored orders are
-// read back with it, Order(jsonBytes:) and Timestamp.parseISO8601.
+// (POST /api/orders), TrackingInput.parse (PUT …/tracking), Order(json:) (the reader of
+// the order JSON the server writes) and Timestamp.parseISO8601.
 //
 // Invariants:
 // - none of them crashes;
 // - an accepted NewOrderInput respects every InputLimits bound;
 // - an accepted TrackingInput has at least one field, and a location within range;
 // - an order built from accepted input (new order, or one with the update applied)
-//   survives jsonBytes() -> Order(jsonBytes:) unchanged;
-// - an order Order(jsonBytes:) accepts survives the same round trip;
+//   survives jsonBytes() -> Order(json:) unchanged;
+// - an order Order(json:) accepts survives the same round trip;
 // - parseISO8601 accepts only the canonical text: iso8601(parseISO8601(t)) == t.
 
 private let nowMs: Int64 = 1_700_000_000_123
@@ -19,10 +19,10 @@ private let nowMs: Int64 = 1_700_000_000_123
 private func roundTrip(_ order: Order, _ what: String) {
     let bytes = order.jsonBytes()
     do {
-        let back = try Order(jsonBytes: bytes)
+        let back = try Order(json: JSONValue.parse(bytes))
         require(back == order, "\(what): \(order) came back as \(back)")
     } catch {
-        require(false, "\(what): Order(jsonBytes:) refused \(show(bytes)): \(error)")
+        require(false, "\(what): Order(json:) refused \(show(bytes)): \(error)")
     }
 }
 
@@ -62,7 +62,7 @@ public func fuzzOrders(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
     if let order = try? NewOrderInput.parse(input) { checkNewOrder(order) }
     if let update = try? TrackingInput.parse(input) { checkTracking(update) }
-    if let stored = try? Order(jsonBytes: input) { roundTrip(stored, "stored order") }
+    if let json = try? JSONValue.parse(input), let stored = try? Order(json: json) { roundTrip(stored, "stored order") }
     if input.count <= 32 {
         let text = String(decoding: input, as: UTF8.self)
         if let ms = Timestamp.parseISO8601(text) {

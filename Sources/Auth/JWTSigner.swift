@@ -1,3 +1,4 @@
+import JSON
 import OpenSSLKit
 
 /// Mints HS256 tokens that `JWTVerifier` with the same secret accepts.
@@ -21,30 +22,18 @@ public struct JWTSigner: Sendable {
     ///   - issuedAt: `iat`, seconds since the Unix epoch.
     public func sign(sub: String, role: Role, expiresAt: Int64, issuedAt: Int64) -> String {
         precondition(!sub.isEmpty, "BUG DETECTED: JWT subject must not be empty")
-        var payload = Array(#"{"sub":"#.utf8)
-        Self.appendJSONString(sub, to: &payload)
-        payload += Array(#","role":"\#(role.rawValue)","iat":\#(issuedAt),"exp":\#(expiresAt)}"#.utf8)
-        let signingInput = Self.encodedHeader + "." + Base64.encode(payload, url: true, padding: false)
+        var payload = JSONWriter(reservingCapacity: 96 + sub.utf8.count)
+        payload.appendRaw(#"{"sub":"#)
+        payload.writeString(sub)
+        payload.appendRaw(#","role":"#)
+        payload.writeString(role.rawValue)
+        payload.appendRaw(#","iat":"#)
+        payload.writeInteger(issuedAt)
+        payload.appendRaw(#","exp":"#)
+        payload.writeInteger(expiresAt)
+        payload.append(UInt8(ascii: "}"))
+        let signingInput = Self.encodedHeader + "." + Base64.encode(payload.bytes, url: true, padding: false)
         let signature = Digest.hmacSHA256(key: secret, message: Array(signingInput.utf8))
         return signingInput + "." + Base64.encode(signature, url: true, padding: false)
-    }
-
-    /// Appends `text` as a JSON string literal: quotes, backslashes and control characters
-    /// escaped, everything else as UTF-8.
-    private static func appendJSONString(_ text: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                out.append(UInt8(ascii: "\\")); out.append(byte)
-            case 0x00..<0x20:
-                out += Array(#"\u00"#.utf8)
-                out.append(hex[Int(byte >> 4)]); out.append(hex[Int(byte & 0xF)])
-            default:
-                out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

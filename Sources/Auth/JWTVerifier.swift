@@ -23,7 +23,7 @@ public struct JWTVerifier: Sendable {
 
     /// - Parameters:
     ///   - secret: the HMAC key; must not be empty.
-    ///   - leewaySeconds: clock skew tolerated on `exp` and `nbf` (CONTRACT §2: at most 60).
+    ///   - leewaySeconds: clock skew tolerated on `exp` and `nbf` (docs/PROTOCOL.md §1: at most 60).
     public init(secret: [UInt8], leewaySeconds: Int64 = 60) {
         precondition(!secret.isEmpty, "BUG DETECTED: JWTVerifier needs a non-empty secret")
         precondition(leewaySeconds >= 0, "BUG DETECTED: negative JWT leeway")

@@ -5,7 +5,7 @@ import Darwin
 #endif
 import OpenSSLKit
 
-/// The HMAC key for tokens, kept in a file (CONTRACT §1: `--jwt-secret-file`, or generated
+/// The HMAC key for tokens, kept in a file (docs/PROTOCOL.md §10: `--jwt-secret-file`, or generated
 /// into the data folder on first start).
 ///
 /// The key is the file's bytes with one trailing line ending removed, so `echo secret > f`
@@ -75,8 +75,7 @@ public enum SecretFile {
             throw SecretFileError.cannotCreate(path: path, reason: systemError())
         }
 
-        let hex = Array("0123456789abcdef".utf8)
-        let key = Digest.randomBytes(32).flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] }
+        let key = Hex.encodeToBytes(Digest.randomBytes(32))
         do {
             try writeAll(fd, key + [UInt8(ascii: "\n")], path: path)
             guard fsync(fd) == 0 else { throw SecretFileError.cannotCreate(path: path, reason: systemError()) }

@@ -11,6 +11,22 @@ public struct HTTPParseError: Error, Equatable, Sendable {
         self.message = message
     }
 
+    /// The machine-readable error code for the answer's body, from the status:
+    /// `bad_request`, `content_too_large`, `uri_too_long`, `headers_too_large`,
+    /// `not_implemented` or `http_version_not_supported`. (HTTP1 knows no JSON: the server
+    /// writes the body.)
+    public var code: String {
+        switch status.code {
+        case 400: return "bad_request"
+        case 413: return "content_too_large"
+        case 414: return "uri_too_long"
+        case 431: return "headers_too_large"
+        case 501: return "not_implemented"
+        case 505: return "http_version_not_supported"
+        default: return "http_\(status.code)"
+        }
+    }
+
     static func badRequest(_ message: String) -> HTTPParseError {
         HTTPParseError(status: .badRequest, message: message)
     }

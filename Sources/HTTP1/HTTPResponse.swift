@@ -52,33 +52,4 @@ public struct HTTPResponse: Sendable {
     public static func json(_ status: HTTPStatus, _ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, headers: HTTPHeaders([("Content-Type", "application/json")]), body: body)
     }
-
-    /// `{"error":{"code":"...","message":"..."}}` with correct JSON string escaping.
-    public static func error(_ status: HTTPStatus, code: String, message: String) -> HTTPResponse {
-        var body: [UInt8] = []
-        body.append(contentsOf: #"{"error":{"code":"#.utf8)
-        JSONString.escape(code, into: &body)
-        body.append(contentsOf: #","message":"#.utf8)
-        JSONString.escape(message, into: &body)
-        body.append(contentsOf: "}}".utf8)
-        return json(status, body)
-    }
-
-    /// The error response for a parse failure; the code is derived from the status
-    /// (`bad_request`, `content_too_large`, `headers_too_large`, ...).
-    public static func error(_ parseError: HTTPParseError) -> HTTPResponse {
-        error(parseError.status, code: errorCode(for: parseError.status), message: parseError.message)
-    }
-
-    static func errorCode(for status: HTTPStatus) -> String {
-        switch status.code {
-        case 400: return "bad_request"
-        case 413: return "content_too_large"
-        case 414: return "uri_too_long"
-        case 431: return "headers_too_large"
-        case 501: return "not_implemented"
-        case 505: return "http_version_not_supported"
-        default: return "http_\(status.code)"
-        }
-    }
 }

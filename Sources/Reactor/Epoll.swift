@@ -1,3 +1,7 @@
+#if !os(Linux)
+#error("OrderPush runs on Linux only: the reactor is built on epoll, eventfd, signalfd and timerfd.")
+#endif
+
 import CLinux
 import Glibc
 

@@ -1,4 +1,5 @@
 import Orders
+import OpenSSLKit
 
 /// Orders and their event history in one SQLite file (WAL mode).
 ///
@@ -73,15 +74,7 @@ public final class SQLiteOrderStore: OrderRepository, EventLog {
 
     static func randomHex(byteCount: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(byteCount * 2)
-        for _ in 0..<byteCount {
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Hex.encode((0..<byteCount).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     // MARK: - EventLog

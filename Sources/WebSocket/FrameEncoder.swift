@@ -30,18 +30,9 @@ public enum FrameEncoder {
         return frame(opcode: .close, payload: payload)
     }
 
-    /// Just the header for a payload of `length` bytes, for a `writev` of header plus a
-    /// payload shared between connections.
-    public static func header(opcode: WebSocketOpcode, length: Int, fin: Bool = true) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(maxHeaderLength)
-        appendHeader(to: &out, opcode: opcode, length: length, fin: fin)
-        return out
-    }
-
     /// Appends the header with the shortest length encoding: 7 bits up to 125,
     /// 126 + 16 bits up to 65535, else 127 + 64 bits.
-    public static func appendHeader(to out: inout [UInt8], opcode: WebSocketOpcode, length: Int, fin: Bool = true) {
+    static func appendHeader(to out: inout [UInt8], opcode: WebSocketOpcode, length: Int, fin: Bool = true) {
         precondition(length >= 0, "BUG DETECTED: negative WebSocket payload length")
         precondition(!opcode.isControl || (fin && length <= 125),
                      "BUG DETECTED: control frames must be final and carry at most 125 bytes")

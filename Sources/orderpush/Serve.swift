@@ -32,6 +32,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-output-bytes"), help: "Queued outbound bytes per connection before close 1013 (default 8388608).") var maxOutputBytes: Int?
     @Option(name: .customLong("poll-limit"), help: "Events per polling answer at most (default 500).") var pollLimit: Int?
     @Option(name: .customLong("write-batch"), help: "Writes committed in one transaction at most (group commit; default 256).") var writeBatch: Int?
+    @Option(name: .customLong("user-write-rate"), help: "Order writes per second per user token (sub), in bursts of twice that; 0 turns it off (default 10). Admin and service tokens are not limited.") var userWriteRate: Double?
     @Flag(help: "Add /ws/echo, an unauthenticated echo endpoint (conformance suites, benchmarks).") var echo = false
     @Flag(help: "Add /ws/broadcast and POST /publish, unauthenticated (benchmarks).") var bench = false
 
@@ -60,6 +61,7 @@ struct Serve: ParsableCommand {
         config.maxOutputBytes = try maxOutputBytes ?? parse(Environment.value(for: "max-output-bytes"), "max-output-bytes") ?? config.maxOutputBytes
         config.pollLimit = try pollLimit ?? parse(Environment.value(for: "poll-limit"), "poll-limit") ?? config.pollLimit
         config.maxWriteBatch = try writeBatch ?? parse(Environment.value(for: "write-batch"), "write-batch") ?? config.maxWriteBatch
+        config.userWriteRate = try userWriteRate ?? parse(Environment.value(for: "user-write-rate"), "user-write-rate") ?? config.userWriteRate
         // An echo reply queues a whole message, so its output cap follows its message limit.
         config.maxEchoOutputBytes = max(config.maxOutputBytes, config.maxEchoMessageBytes + config.maxEchoMessageBytes / 4)
         config.enableEcho = echo || Environment.flag("echo")
@@ -69,8 +71,9 @@ struct Serve: ParsableCommand {
               config.loops > 0, config.loops <= 64, config.maxConnections > 0, config.closeTimeoutSeconds > 0,
               config.shutdownGraceSeconds >= 0, config.maxHeaderBytes >= 1024, config.maxBodyBytes >= 0,
               config.maxMessageBytes >= 125, config.maxEchoMessageBytes >= 125, config.maxOutputBytes >= 65536,
-              config.pollLimit > 0, config.maxWriteBatch > 0 else {
-            throw ValidationError("timeouts, limits and counts must be positive (--max-header-bytes >= 1024, --max-output-bytes >= 65536, --loops 1...64)")
+              config.pollLimit > 0, config.maxWriteBatch > 0,
+              config.userWriteRate >= 0, config.userWriteRate.isFinite else {
+            throw ValidationError("timeouts, limits and counts must be positive (--user-write-rate >= 0, --max-header-bytes >= 1024, --max-output-bytes >= 65536, --loops 1...64)")
         }
         guard (config.tlsCertificatePath == nil) == (config.tlsPrivateKeyPath == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")

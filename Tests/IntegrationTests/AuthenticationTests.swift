@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// CONTRACT §2 on the real binary: every refused token on every authenticated HTTP route
+/// docs/PROTOCOL.md §1 on the real binary: every refused token on every authenticated HTTP route
 /// and on the `/ws` handshake, the 60 s leeway, and tokens minted by `orderpush token`.
 /// No test here creates anything, so the log stays empty throughout.
 @Suite(.sharedServer()) struct AuthenticationTests {
@@ -130,8 +130,10 @@ import Testing
         #expect(err.contains("role"))
     }
 
+    /// Its own server: the test stops it to read the complete log.
     @Test func tokensNeverAppearInTheLog() throws {
-        let server = try SharedServer.current()
+        let server = try ServerProcess()
+        defer { server.stop() }
         let tokens = try TokenFactory(server: server)
         let valid = tokens.token(sub: "u-logged", role: "user")
         let forged = tokens.signed(payload: #"{"sub":"x","role":"admin","exp":\#(TokenFactory.now + 60)}"#, key: Array("k".utf8))
@@ -141,7 +143,11 @@ import Testing
         _ = try TestClient(port: server.port).upgrade("/ws?access_token=" + forged)
         let push = try PushSession(port: server.port, token: valid)
         try push.subscribed("user:u-logged")
-        usleep(300_000)   // let the stderr reader catch up
+        // Stop the server and wait for the last line it logs: then the log is complete.
+        server.signal(SIGTERM)
+        push.client.shutdownWrite()
+        #expect(server.waitForExit(timeout: 20) == 0)
+        try #require(server.waitForLog(containing: "stopped cleanly"), "the log never ended: \(server.stderrText)")
         let log = server.stderrText
         for token in [valid, forged] {
             let signature = String(token.split(separator: ".")[2])

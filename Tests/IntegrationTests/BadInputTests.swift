@@ -17,7 +17,7 @@ struct BadRequestCase: Sendable, CustomStringConvertible {
     var field: String?
 }
 
-/// "Bad input gets a clear 4xx and changes nothing" (CONTRACT §4): every refused create
+/// "Bad input gets a clear 4xx and changes nothing" (docs/PROTOCOL.md §6): every refused create
 /// and tracking request, each followed by a check that no order, event or history entry
 /// appeared. Serialized on a server of its own, so "nothing changed" can be exact.
 @Suite(.serialized, .sharedServer()) struct BadInputTests {

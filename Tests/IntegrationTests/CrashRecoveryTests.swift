@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// "A 2xx answer to POST/PUT means the change is durable before the answer is sent; it
-/// survives kill -9 right after" (CONTRACT §4): writers on several threads, SIGKILL the
+/// survives kill -9 right after" (docs/PROTOCOL.md §4): writers on several threads, SIGKILL the
 /// moment the 200th write is acknowledged (others still in flight), restart on the same
 /// data folder, and find every acknowledged write, in order.
 @Suite struct CrashRecoveryTests {
@@ -17,7 +17,7 @@ import Testing
     @Test func everyAcknowledgedWriteSurvivesSIGKILL() throws {
         let target = 200
         let server = try ServerProcess()
-        defer { server.stopAndRemoveData() }
+        defer { server.stop() }
         let tokens = try TokenFactory(server: server)
         let admin = tokens.token(sub: "ops", role: "admin")
         let port = server.port
@@ -56,7 +56,7 @@ import Testing
         let acknowledged = acks.current
         #expect(acknowledged.count >= target)
 
-        let restarted = try ServerProcess(dataDir: server.dataDir)
+        let restarted = try ServerProcess(dataFolder: server.dataFolder)
         defer { restarted.stop() }
         let client = try TestClient(port: restarted.port, timeoutSeconds: 10)
         let events = try client.pollAll(token: admin, since: 0, limit: 50)

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `Idempotency-Key` on `POST /api/orders` (CONTRACT §4 and the lead's rules): a retry
+/// `Idempotency-Key` on `POST /api/orders` (docs/PROTOCOL.md §4): a retry
 /// with the same key, sub and body replays the first answer and adds nothing; the key is
 /// scoped to the caller's `sub`; a reused key with another body is 422.
 @Suite(.sharedServer()) struct IdempotencyTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `GET /metrics` (CONTRACT §4): Prometheus text for loopback callers without a token and
+/// `GET /metrics` (docs/PROTOCOL.md §4): Prometheus text for loopback callers without a token and
 /// for admins from elsewhere, with the counters the issue asks for.
 @Suite(.serialized, .sharedServer(["--host", "0.0.0.0"])) struct MetricsTests {
     /// The sample lines, name (with labels) → value.

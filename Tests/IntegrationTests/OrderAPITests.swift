@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The order routes of CONTRACT §4 and the lead's rules for them: who may create, read
+/// The order routes of docs/PROTOCOL.md §4: who may create, read
 /// and update what, the order object, tracking history and the legacy list. Every test
 /// uses its own user ids, so they share one server.
 @Suite(.sharedServer()) struct OrderAPITests {

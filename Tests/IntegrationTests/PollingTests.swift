@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-/// The polling fallback `GET /api/orders[?since=N&epoch=E&limit=L]` (CONTRACT §4 and the
-/// lead's rules): shapes, cursor, visibility per role, paging, ETag/304 and refusals.
+/// The polling fallback `GET /api/orders[?since=N&epoch=E&limit=L]` (docs/PROTOCOL.md §5):
+/// shapes, cursor, visibility per role, paging, ETag/304 and refusals.
 @Suite(.sharedServer()) struct PollingTests {
     let server: ServerProcess
     let tokens: TokenFactory

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The `/ws` protocol of CONTRACT §3 on the real binary: subscribe answers, fan-out to
+/// The `/ws` protocol of docs/PROTOCOL.md §3 on the real binary: subscribe answers, fan-out to
 /// exactly the right channels, role rules, replay from `since`, `cursor_expired`, bad
 /// messages, unsubscribe. Every test uses its own users; admin-channel checks pick their
 /// own orders out of what other tests write meanwhile.

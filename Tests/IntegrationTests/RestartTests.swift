@@ -2,12 +2,12 @@ import Foundation
 import Testing
 
 /// What survives a restart, and cursors older than what is retained: graceful SIGTERM
-/// (CONTRACT §1), the epoch staying the same for the life of the database (§3), and
-/// `cursor_expired` below the retention floor on `/ws` and over HTTP (§3, §4).
+/// (docs/PROTOCOL.md §10), the epoch staying the same for the life of the database (§2), and
+/// `cursor_expired` below the retention floor on `/ws` and over HTTP (§3, §5).
 @Suite struct RestartTests {
     @Test func sigtermClosesSocketsWith1001AndKeepsTheHistory() throws {
         let server = try ServerProcess()
-        defer { server.stopAndRemoveData() }
+        defer { server.stop() }
         let tokens = try TokenFactory(server: server)
         let admin = tokens.token(sub: "ops", role: "admin")
         let client = try TestClient(port: server.port)
@@ -22,7 +22,7 @@ import Testing
         s.client.shutdownWrite()   // as a browser would, so the server need not linger
         #expect(server.waitForExit(timeout: 10) == 0)
 
-        let again = try ServerProcess(dataDir: server.dataDir)
+        let again = try ServerProcess(dataFolder: server.dataFolder)
         defer { again.stop() }
         let c2 = try TestClient(port: again.port)
         let state = try c2.poll(token: admin, query: "since=0")
@@ -46,7 +46,7 @@ import Testing
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3), "needs the sqlite3 command to age events"))
     func cursorsBelowTheRetainedFloorAreExpired() throws {
         let server = try ServerProcess(arguments: ["--retention-days", "1"])
-        defer { server.stopAndRemoveData() }
+        defer { server.stop() }
         let tokens = try TokenFactory(server: server)
         let admin = tokens.token(sub: "ops", role: "admin")
         let user = tokens.token(sub: "old-timer", role: "user")
@@ -66,7 +66,7 @@ import Testing
         age.waitUntilExit()
         #expect(age.terminationStatus == 0)
 
-        let again = try ServerProcess(arguments: ["--retention-days", "1"], dataDir: server.dataDir)
+        let again = try ServerProcess(arguments: ["--retention-days", "1"], dataFolder: server.dataFolder)
         defer { again.stop() }
         let c2 = try TestClient(port: again.port)
         // Pruning runs on start, beside serving: wait for it to show.

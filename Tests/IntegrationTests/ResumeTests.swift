@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Resuming with `since` while orders keep being written (CONTRACT §3: "no gap or
+/// Resuming with `since` while orders keep being written (docs/PROTOCOL.md §3: "no gap or
 /// duplicate at the seam"; the polling cursor likewise): a background thread writes
 /// without pause while a client drops its connection and resumes several times.
 @Suite(.sharedServer()) struct ResumeTests {

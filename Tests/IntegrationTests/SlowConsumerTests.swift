@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// A subscriber that cannot keep up (CONTRACT §3): once its outbound buffer passes
+/// A subscriber that cannot keep up (docs/PROTOCOL.md §3): once its outbound buffer passes
 /// `--max-output-bytes` it is closed with 1013, others are not held back, and it resumes
 /// with `since` without a gap.
 @Suite(.sharedServer(["--max-output-bytes", "65536"])) struct SlowConsumerTests {

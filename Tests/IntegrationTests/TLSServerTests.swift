@@ -4,9 +4,10 @@ import Testing
 
 /// HTTPS and WSS on the same loop as plain HTTP, with a dev certificate from certs/.
 @Suite struct TLSServerTests {
-    /// Runs certs/make-dev-cert.sh into a temp folder; returns that folder.
-    private func makeCertificates() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orderpush-certs-\(UUID().uuidString)")
+    /// Runs certs/make-dev-cert.sh into a temp folder (deleted when released); returns it.
+    private func makeCertificates() throws -> TemporaryFolder {
+        let folder = try TemporaryFolder(prefix: "orderpush-certs")
+        let dir = folder.url
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = [ServerProcess.repoRoot.appendingPathComponent("certs/make-dev-cert.sh").path, "--out", dir.path]
@@ -15,11 +16,13 @@ import Testing
         try p.run()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw TestFailure("make-dev-cert.sh failed") }
-        return dir
+        return folder
     }
 
     @Test func httpsAndWssServeOnTheTLSPort() throws {
-        let certs = try makeCertificates()
+        let certsFolder = try makeCertificates()
+        defer { withExtendedLifetime(certsFolder) {} }
+        let certs = certsFolder.url
         let server = try ServerProcess(arguments: ["--echo", "--tls-port", "0",
                                                    "--tls-cert", certs.appendingPathComponent("cert.pem").path,
                                                    "--tls-key", certs.appendingPathComponent("key.pem").path])

@@ -28,6 +28,8 @@ import Testing
         #expect(JSONValue.string("\u{8}\u{c}\n\r\t\u{0}\u{1f}").jsonText == #""\b\f\n\r\t\u0000\u001f""#)
         #expect(JSONValue.string("café 😀 \u{2028}").jsonText == "\"café 😀 \u{2028}\"")
         #expect(JSONValue.string("").jsonText == "\"\"")
+        #expect(JSONValue.string("\u{1B}[0m").jsonText == #""\u001b[0m""#)
+        #expect(JSONValue.string("\u{7F}").jsonText == "\"\u{7F}\"")  // DEL needs no escape in JSON
     }
 
     @Test func writesContainersInOrder() {

@@ -1,4 +1,5 @@
 import Testing
+import JSON
 import Orders
 @testable import Storage
 
@@ -25,7 +26,7 @@ import Orders
         #expect(try store.events(after: -7, userId: nil, limit: 1).map(\.seq) == [1])
         for event in try store.events(after: 0, userId: "alice", limit: 100) {
             #expect(event.userId == "alice")
-            #expect(try Order(jsonBytes: event.orderJSON).userId == "alice")
+            #expect(try Order(json: JSONValue.parse(event.orderJSON)).userId == "alice")
         }
     }
 

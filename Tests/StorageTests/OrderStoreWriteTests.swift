@@ -40,13 +40,13 @@ import Orders
         ])
         #expect(tracked.order == created.order.applying(update, atMs: 2_000))
         // The stored snapshot is the order right after the change, and reads back as it.
-        let snapshot = try Order(jsonBytes: tracked.event.orderJSON)
+        let snapshot = try Order(json: JSONValue.parse(tracked.event.orderJSON))
         #expect(snapshot == tracked.order)
         #expect(try store.order(id: created.order.id) == tracked.order)
 
         let events = try store.allEvents()
         #expect(events == [created.event, tracked.event])
-        #expect(try Order(jsonBytes: events[0].orderJSON) == created.order)   // the first snapshot is unchanged
+        #expect(try Order(json: JSONValue.parse(events[0].orderJSON)) == created.order)   // the first snapshot is unchanged
         #expect(try store.head() == 2)
         #expect(try store.retainedFloor() == 0)
     }

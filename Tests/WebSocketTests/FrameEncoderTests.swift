@@ -1,7 +1,15 @@
 import Testing
-import WebSocket
+@testable import WebSocket
 
 @Suite struct FrameEncoderTests {
+    /// The header `frame` writes for a payload of `length` bytes (without building a
+    /// 4 GiB payload to see it).
+    private func header(opcode: WebSocketOpcode, length: Int, fin: Bool = true) -> [UInt8] {
+        var out: [UInt8] = []
+        FrameEncoder.appendHeader(to: &out, opcode: opcode, length: length, fin: fin)
+        return out
+    }
+
     @Test func unmaskedHelloFromRFC() {
         // RFC 6455 §5.7: a single-frame unmasked text message.
         #expect(FrameEncoder.frame(opcode: .text, payload: Array("Hello".utf8)) == [0x81, 0x05, 0x48, 0x65, 0x6C, 0x6C, 0x6F])
@@ -39,26 +47,26 @@ import WebSocket
         (0x1_0000_0000, [0x81, 0x7F, 0, 0, 0, 0x01, 0, 0, 0, 0]),
     ])
     func headerLengthBoundaries(length: Int, expected: [UInt8]) {
-        #expect(FrameEncoder.header(opcode: .text, length: length) == expected)
+        #expect(header(opcode: .text, length: length) == expected)
     }
 
     @Test func headerMatchesFrameAtBoundaries() {
         for length in [0, 125, 126, 65535, 65536] {
             let payload = [UInt8](repeating: 0x61, count: length)
             let frame = FrameEncoder.frame(opcode: .binary, payload: payload)
-            let header = FrameEncoder.header(opcode: .binary, length: length)
-            #expect(Array(frame.prefix(header.count)) == header)
-            #expect(frame.count == header.count + length)
+            let head = header(opcode: .binary, length: length)
+            #expect(Array(frame.prefix(head.count)) == head)
+            #expect(frame.count == head.count + length)
         }
     }
 
     @Test func finBitAndOpcodes() {
-        #expect(FrameEncoder.header(opcode: .binary, length: 0, fin: false) == [0x02, 0x00])
-        #expect(FrameEncoder.header(opcode: .continuation, length: 0, fin: false) == [0x00, 0x00])
-        #expect(FrameEncoder.header(opcode: .continuation, length: 0) == [0x80, 0x00])
-        #expect(FrameEncoder.header(opcode: .close, length: 0) == [0x88, 0x00])
-        #expect(FrameEncoder.header(opcode: .ping, length: 0) == [0x89, 0x00])
-        #expect(FrameEncoder.header(opcode: .pong, length: 3) == [0x8A, 0x03])
+        #expect(header(opcode: .binary, length: 0, fin: false) == [0x02, 0x00])
+        #expect(header(opcode: .continuation, length: 0, fin: false) == [0x00, 0x00])
+        #expect(header(opcode: .continuation, length: 0) == [0x80, 0x00])
+        #expect(header(opcode: .close, length: 0) == [0x88, 0x00])
+        #expect(header(opcode: .ping, length: 0) == [0x89, 0x00])
+        #expect(header(opcode: .pong, length: 3) == [0x8A, 0x03])
     }
 
     @Test func payloadFromAnyCollection() {

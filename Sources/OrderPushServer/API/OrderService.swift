@@ -1,155 +1,117 @@
-import JSON
 import Auth
 import HTTP1
 import Logging
-import Orders
 import Reactor
 import Storage
 import WebSocket
 
-/// The order product on one loop: the HTTP API, the `/ws` push protocol and the fan-out of
-/// committed events to this loop's subscribers. Reads go to this loop's own read-only
-/// store (WAL readers never wait for the writer); writes go to the `StorageWriter`.
+/// The order product on one loop, as the core sees it (`LoopServices`): routes each
+/// request and push connection event to the type that does that one job, and hands the
+/// product's mailbox messages on in order. It holds no protocol logic of its own.
+///
+/// - `Authenticator`: bearer or query token -> claims.
+/// - `OrdersAPI`: create, update tracking, read one, legacy list.
+/// - `PollingEndpoint`: `GET /api/orders?since=`.
+/// - `WriteSubmission`: writes to the `StorageWriter` and their answers.
+/// - `PushProtocol`: the `/ws` messages, subscriptions, replays.
+/// - `FanOut`: committed events to this loop's live subscribers.
+///
+/// Reads go to this loop's own store (`OrderStore`, opened by the server's storage
+/// backend on this loop's thread).
 final class OrderService: LoopServices {
-    unowned let loop: ServerLoop
-    let store: SQLiteOrderStore
-    let verifier: JWTVerifier
-    let writer: StorageWriter
-    let epoch: String
-    /// The newest `seq` this loop has fanned out. Replays read up to here and live delivery
-    /// continues after it, so a new subscription sees no gap and no duplicate at the seam.
-    private(set) var lastDeliveredSeq: Int64
-    /// Subscriptions (by connection serial, then channel) that resumed from a seq this loop
-    /// had not delivered yet because another loop heard of it first: their events up to that
-    /// seq are skipped. Almost always empty; entries go once this loop has caught up.
-    var skipThrough: [UInt64: [String: Int64]] = [:]
-    /// Replays in progress (by connection serial, then channel): the seq read up to so far.
-    var replays: [UInt64: [String: Int64]] = [:]
-    private var pendingWrites = 0
+    private unowned let loop: ServerLoop
+    private let authenticator: Authenticator
+    private let orders: OrdersAPI
+    private let polling: PollingEndpoint
+    private let writes: WriteSubmission
+    private let push: PushProtocol
+    private let fanOut: FanOut
 
-    init(loop: ServerLoop, store: SQLiteOrderStore, verifier: JWTVerifier, writer: StorageWriter) throws {
+    init(loop: ServerLoop, store: any OrderStore, verifier: JWTVerifier, writer: StorageWriter,
+         userWrites: UserWriteLimiter) throws {
         self.loop = loop
-        self.store = store
-        self.verifier = verifier
-        self.writer = writer
-        epoch = store.epoch
-        lastDeliveredSeq = try store.head()
+        let reads = ReadFailureLog(logger: loop.logger)
+        authenticator = Authenticator(verifier: verifier)
+        writes = WriteSubmission(loop: loop, writer: writer)
+        orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
+        polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads)
+        fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics)
+        push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads)
     }
 
-    var hasPendingWork: Bool { pendingWrites > 0 }
-    var config: ServerConfig { loop.config }
-    var metrics: ServerMetrics { loop.metrics }
+    var hasPendingWork: Bool { writes.pending > 0 }
 
-    // MARK: - Authentication
+    // MARK: - HTTP
 
-    /// The caller's claims from `Authorization: Bearer`, or (for WebSocket handshakes,
-    /// which browsers cannot give headers) the `access_token` query parameter.
-    func authenticate(_ request: HTTPRequest, allowQueryToken: Bool) -> Result<Claims, HTTPResponseError> {
-        var token: String?
-        if let header = request.headers["Authorization"] {
-            let parts = header.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-                return .failure(unauthorized("the Authorization header must be: Bearer <token>"))
-            }
-            token = parts[1].trimmingSpaces
-        } else if allowQueryToken {
-            token = request.queryValue("access_token")
+    func handle(_ route: Route, _ request: HTTPRequest, on connection: Connection) -> RequestOutcome {
+        if route == .metrics, Socket.peerIsLoopback(connection.fd) {
+            return .respond(metricsResponse())
         }
-        guard let token, !token.isEmpty else {
-            return .failure(unauthorized("a bearer token is required"))
+        let claims: Claims
+        switch authenticator.claims(of: request, allowQueryToken: route == .push) {
+        case .success(let c): claims = c
+        case .failure(let e): return .respond(e.response)
         }
-        do {
-            return .success(try verifier.verify(token, now: WallClock.nowSeconds()))
-        } catch {
-            // The reason, never the token.
-            return .failure(unauthorized("invalid token: \(error.message)"))
-        }
-    }
-
-    private func unauthorized(_ message: String) -> HTTPResponseError {
-        var e = HTTPResponseError(.unauthorized, "unauthorized", message)
-        e.headers.add("WWW-Authenticate", #"Bearer realm="orderpush""#)
-        return e
-    }
-
-    // MARK: - Writes
-
-    func submit(_ write: OrderWrite, from connection: Connection) {
-        pendingWrites += 1
-        writer.submit(write, ticket: WriteTicket(loop: loop.index, fd: connection.fd, serial: connection.serial))
-    }
-
-    func complete(_ completions: [WriteCompletion]) {
-        for completion in completions {
-            pendingWrites -= 1
-            guard let connection = loop.connection(fd: completion.ticket.fd, serial: completion.ticket.serial) else {
-                continue   // the client left; the write is committed all the same
-            }
-            connection.completeDeferred(Self.writeResponse(completion.result))
+        switch route {
+        case .metrics:
+            guard claims.role == .admin else { return .respond(APIResponses.forbidden("metrics are for admins (or loopback)")) }
+            return .respond(metricsResponse())
+        case .push:
+            return loop.upgrade(request, to: .push(PushClient(claims: claims)), maxMessageBytes: loop.config.maxMessageBytes,
+                                maxOutputBytes: loop.config.maxOutputBytes)
+        case .orders where request.method == "POST":
+            return orders.createOrder(request, claims: claims, on: connection)
+        case .orders:
+            return .respond(polling.poll(request, claims: claims))
+        case .ordersManage:
+            return .respond(orders.legacyList(claims: claims))
+        case .order(let id):
+            return .respond(orders.getOrder(id, claims: claims))
+        case .orderTracking(let id):
+            return orders.updateTracking(id, request, claims: claims, on: connection)
+        default:
+            return .respond(.error(.notFound, code: "not_found", message: "no route"))
         }
     }
 
-    static func writeResponse(_ result: Result<WriteOutcome, WriteError>) -> HTTPResponse {
-        switch result {
-        case .success(let outcome):
-            var w = JSONWriter(reservingCapacity: outcome.event.orderJSON.count + 32)
-            w.appendRaw(#"{"order":"#)
-            outcome.order.appendJSON(to: &w)
-            w.appendRaw(#","seq":"#)
-            w.writeInteger(outcome.event.seq)
-            w.append(UInt8(ascii: "}"))
-            let created = outcome.event.kind == StoredEvent.orderCreated
-            var response = HTTPResponse.json(created ? .created : .ok, w.bytes)
-            if outcome.replayed { response.headers.add("Idempotent-Replayed", "true") }
-            return response
-        case .failure(.orderNotFound(let id)):
-            return .error(.notFound, code: "not_found", message: "no order \(id)")
-        case .failure(.idempotencyConflict):
-            return .error(.unprocessableContent, code: "idempotency_conflict",
-                          message: "this Idempotency-Key was already used with a different body")
-        case .failure(.storage):
-            return .error(.serviceUnavailable, code: "storage_unavailable", message: "the change was not saved; retry")
-        }
+    private func metricsResponse() -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        return HTTPResponse(status: .ok, headers: headers, body: Array(loop.metrics.render().utf8))
     }
 
-    // MARK: - Connection events
+    // MARK: - WebSocket
 
-    func outputDrained(_ connection: Connection) {
+    func webSocketMessage(_ message: WebSocketInbound, on connection: Connection) {
         guard case .push(let client)? = connection.webSocket?.endpoint else { return }
-        continueReplays(on: connection, client: client)
+        push.received(message, client: client, on: connection)
     }
 
     func webSocketClosed(_ connection: Connection) {
-        replays[connection.serial] = nil
-        skipThrough[connection.serial] = nil
+        guard case .push(let client)? = connection.webSocket?.endpoint else { return }
+        push.closed(connection, client: client)
     }
 
-    // MARK: - Fan-out
-
-    /// Frames each event once per channel and queues the same bytes to every subscriber.
-    func deliver(_ events: [StoredEvent]) {
-        for event in events where event.seq > lastDeliveredSeq {
-            lastDeliveredSeq = event.seq
-            fanOut(event, channel: "admin")
-            fanOut(event, channel: "user:" + event.userId)
-        }
-        if !skipThrough.isEmpty {
-            skipThrough = skipThrough.compactMapValues { channels in
-                let pending = channels.filter { $0.value > lastDeliveredSeq }
-                return pending.isEmpty ? nil : pending
-            }
-        }
+    func outputDrained(_ connection: Connection) {
+        guard case .push(let client)? = connection.webSocket?.endpoint else { return }
+        push.outputDrained(connection, client: client)
     }
 
-    private func fanOut(_ event: StoredEvent, channel: String) {
-        guard let subscribers = loop.registry.connections(on: channel), !subscribers.isEmpty else { return }
-        let frame = FrameEncoder.frame(opcode: .text, payload: PushMessage.event(event, channel: channel))
-        var delivered = 0
-        for connection in subscribers {
-            if !skipThrough.isEmpty, let through = skipThrough[connection.serial]?[channel], event.seq <= through { continue }
-            connection.sendFrame(frame)
-            delivered += 1
+    // MARK: - Mailbox
+
+    func mailbox(_ message: ServiceMessage) {
+        switch message {
+        case .events(let events): fanOut.deliver(events)
+        case .writeResults(let completions): writes.complete(completions)
         }
-        metrics.messagesDelivered.add(delivered, ordering: .relaxed)
     }
+}
+
+/// What the order product's other threads (the writer, the broker) tell a loop, through the
+/// loop's mailbox, in order.
+enum ServiceMessage: Sendable {
+    /// Committed events, in `seq` order, for this loop's subscribers.
+    case events([StoredEvent])
+    /// Answers to writes this loop submitted.
+    case writeResults([WriteCompletion])
 }

@@ -1,7 +1,7 @@
 import Glibc
 
-/// Every limit and timeout of the server, with the documented defaults (docs/CONFIGURATION
-/// in the README). The CLI fills this from flags and `ORDERPUSH_*` variables.
+/// Every limit and timeout of the server, with the documented defaults (docs/PROTOCOL.md
+/// §10). The CLI fills this from flags and `ORDERPUSH_*` variables.
 public struct ServerConfig: Sendable {
     public var host = "127.0.0.1"
     public var port: UInt16 = 8080
@@ -38,6 +38,11 @@ public struct ServerConfig: Sendable {
     public var pollLimit = 500
     /// Largest number of writes committed in one transaction (group commit).
     public var maxWriteBatch = 256
+    /// Writes (POST /api/orders) per second one `user` token's `sub` may make, across all
+    /// loops; 0 turns the limit off. Admin and service callers are not limited.
+    public var userWriteRate: Double = 10
+    /// Writes a user may make at once before the rate applies: twice the rate per second.
+    public var userWriteBurst: Double { max(1, (userWriteRate * 2).rounded(.down)) }
 
     public var enableEcho = false
     public var enableBench = false

@@ -35,13 +35,13 @@ final class StorageWriter: Sendable {
     private let thread = Mutex<LoopThread?>(nil)
 
     /// - Parameters:
-    ///   - openStore: opens the writable store on the writer thread (SQLite handles stay on
-    ///     the thread that opened them).
-    init(openStore: @escaping @Sendable () throws -> SQLiteOrderStore, group: LoopGroup, broker: EventBroker,
+    ///   - storage: opens the writable store on the writer thread (a store stays on the
+    ///     thread that opened it).
+    init(storage: any StorageBackend, group: LoopGroup, broker: EventBroker,
          metrics: ServerMetrics, maxBatch: Int, retentionMs: Int64, logger: Logger) throws {
         wakeup = try WakeupSignal()   // non-blocking: the thread sleeps in poll(2) with a timeout
         let t = try LoopThread { [self] in
-            run(openStore: openStore, group: group, broker: broker, metrics: metrics, maxBatch: maxBatch,
+            run(openStore: storage.openWriter, group: group, broker: broker, metrics: metrics, maxBatch: maxBatch,
                 retentionMs: retentionMs, logger: logger)
         }
         thread.withLock { $0 = t }
@@ -60,9 +60,12 @@ final class StorageWriter: Sendable {
         t?.join()
     }
 
-    private func run(openStore: () throws -> SQLiteOrderStore, group: LoopGroup, broker: EventBroker,
+    private func run(openStore: () throws -> any OrderStore, group: LoopGroup, broker: EventBroker,
                      metrics: ServerMetrics, maxBatch: Int, retentionMs: Int64, logger: Logger) {
-        let store: SQLiteOrderStore
+        let store: any OrderStore
+        // Failures a client can cause again and again (a locked or full database) log at
+        // most one line per interval per kind; this thread owns it, so no lock.
+        var throttle = LogThrottle()
         do {
             store = try openStore()
         } catch {
@@ -81,24 +84,41 @@ final class StorageWriter: Sendable {
             while start < items.count {
                 let batch = items[start..<min(items.count, start + maxBatch)]
                 start += batch.count
-                commit(Array(batch), store: store, group: group, broker: broker, metrics: metrics)
+                commit(Array(batch), store: store, group: group, broker: broker, metrics: metrics,
+                       logger: logger, throttle: &throttle)
             }
             if stopping && items.isEmpty { break }
             let now = WallClock.nowMilliseconds()
             if now >= nextPruneMs {
                 // Retention: hourly, and once at start.
                 nextPruneMs = now + 3_600_000
-                if let pruned = try? store.pruneEvents(olderThanMs: now - retentionMs), pruned > 0 {
-                    logger.info("pruned \(pruned) events older than the retention period")
+                do {
+                    let pruned = try store.pruneEvents(olderThanMs: now - retentionMs)
+                    if pruned > 0 { logger.info("pruned \(pruned) events older than the retention period") }
+                } catch {
+                    if let suppressed = throttle.admit("prune", nowMs: MonotonicClock.nowMilliseconds()) {
+                        logger.error("pruning old events failed (retried in an hour): \(error)\(LogThrottle.suffix(suppressed))")
+                    }
                 }
             }
             if items.isEmpty { waitForWork(timeoutMs: 60_000) }
         }
     }
 
-    private func commit(_ batch: [Pending], store: SQLiteOrderStore, group: LoopGroup, broker: EventBroker,
-                        metrics: ServerMetrics) {
+    private func commit(_ batch: [Pending], store: any OrderStore, group: LoopGroup, broker: EventBroker,
+                        metrics: ServerMetrics, logger: Logger, throttle: inout LogThrottle) {
         let results = store.apply(batch.map(\.write), nowMs: WallClock.nowMilliseconds())
+        // The database's reason for the operator (the client only hears 503); never a
+        // token: writes carry none, only the caller's sub inside idempotency keys.
+        var failed = 0
+        var reason = ""
+        for case .failure(.storage(let message)) in results {
+            failed += 1
+            reason = message
+        }
+        if failed > 0, let suppressed = throttle.admit("commit", nowMs: MonotonicClock.nowMilliseconds()) {
+            logger.error("commit failed, \(failed) of \(results.count) writes answered 503: \(reason)\(LogThrottle.suffix(suppressed))")
+        }
         var events: [StoredEvent] = []
         var perLoop: [Int: [WriteCompletion]] = [:]
         for (pending, result) in zip(batch, results) {
@@ -108,7 +128,7 @@ final class StorageWriter: Sendable {
         metrics.eventsAppended.add(events.count, ordering: .relaxed)
         // Events first, answers second: both reach a loop through one ordered mailbox.
         broker.publish(events.sorted { $0.seq < $1.seq })
-        for (loop, completions) in perLoop { group.mailboxes[loop].post(.writeResults(completions)) }
+        for (loop, completions) in perLoop { group.mailboxes[loop].post(.service(.writeResults(completions))) }
     }
 
     private func failEverything(group: LoopGroup, reason: String) {
@@ -118,7 +138,7 @@ final class StorageWriter: Sendable {
                 return (q.items, q.stopping)
             }
             for p in items {
-                group.mailboxes[p.ticket.loop].post(.writeResults([WriteCompletion(ticket: p.ticket, result: .failure(.storage(reason)))]))
+                group.mailboxes[p.ticket.loop].post(.service(.writeResults([WriteCompletion(ticket: p.ticket, result: .failure(.storage(reason)))])))
             }
             if stopping { return }
             waitForWork(timeoutMs: 1000)

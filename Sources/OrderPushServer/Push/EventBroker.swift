@@ -15,6 +15,6 @@ final class LocalEventBroker: EventBroker {
 
     func publish(_ events: [StoredEvent]) {
         guard !events.isEmpty else { return }
-        group.postToAll(.events(events))
+        group.postToAll(.service(.events(events)))
     }
 }

@@ -2,7 +2,7 @@ import JSON
 import Orders
 import Storage
 
-/// The server → client messages of CONTRACT.md §3, written straight to bytes. An event's
+/// The server → client messages of docs/PROTOCOL.md §3, written straight to bytes. An event's
 /// order JSON was encoded once at commit; here it is only spliced in.
 enum PushMessage {
     /// `{"type":"event","channel":C,"seq":N,"event":K,"order":{...}}`: the same object on

@@ -74,10 +74,12 @@ public final class OrderPushServer {
         let group = try LoopGroup(count: loopCount)
         let config = self.config, metrics = self.metrics, logger = self.logger
 
-        // The database: created and migrated here, so a bad path fails before serving.
-        let databasePath = config.databasePath
+        // The storage backend: chosen here, and only here; everything else sees the
+        // `OrderStore` protocols. The database is created and migrated now, so a bad path
+        // fails before serving.
+        let storage: any StorageBackend = SQLiteStorageBackend(path: config.databasePath)
         let (epoch, head) = try {
-            let store = try SQLiteOrderStore(path: databasePath)
+            let store = try storage.openWriter()
             return (store.epoch, try store.head())
         }()
         let secret = try SecretFile.loadOrCreate(path: config.resolvedSecretPath)
@@ -86,14 +88,17 @@ public final class OrderPushServer {
             logger.warning("the signing secret is shorter than \(SecretFile.recommendedMinimumLength) bytes")
         }
         let verifier = JWTVerifier(secret: secret.key)
-        let writer = try StorageWriter(openStore: { try SQLiteOrderStore(path: databasePath) }, group: group,
+        let writer = try StorageWriter(storage: storage, group: group,
                                        broker: LocalEventBroker(group: group), metrics: metrics,
                                        maxBatch: config.maxWriteBatch,
                                        retentionMs: Int64(config.retentionDays) * 86_400_000, logger: logger)
         defer { writer.stopAndJoin() }
+        // Process-wide: a user's connections may land on any loop.
+        let userWrites = UserWriteLimiter(ratePerSecond: config.userWriteRate, burst: config.userWriteBurst)
         let attachServices: @Sendable (ServerLoop) throws -> Void = { loop in
-            let readStore = try SQLiteOrderStore(path: databasePath, readOnly: true)
-            loop.services = try OrderService(loop: loop, store: readStore, verifier: verifier, writer: writer)
+            let readStore = try storage.openReader()
+            loop.services = try OrderService(loop: loop, store: readStore, verifier: verifier, writer: writer,
+                                             userWrites: userWrites)
         }
 
         var threads: [LoopThread] = []

@@ -32,7 +32,7 @@ extension ServerLoop {
                 return .respond(.error(.badRequest, code: "bad_request", message: "the body must be UTF-8 text"))
             }
             group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: request.body)))
-            return .respond(.json(HTTPStatus(code: 202, reason: "Accepted"), Array(#"{"published":true}"#.utf8)))
+            return .respond(.json(.accepted, Array(#"{"published":true}"#.utf8)))
         case .metrics, .push, .orders, .ordersManage, .order, .orderTracking:
             guard let services else {
                 return .respond(.error(.serviceUnavailable, code: "unavailable", message: "the order service is not running"))
@@ -64,11 +64,8 @@ extension ServerLoop {
             connection.sendFrame(FrameEncoder.frame(opcode: .binary, payload: bytes))
         case (.broadcast, .text(let bytes)):
             group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: bytes)))
-        case (.push(let client), .text(let bytes)):
-            services?.handlePushMessage(bytes, client: client, on: connection)
-        case (.push(let client), .binary):
-            services?.sendError(code: "bad_request", message: "messages are JSON in text frames", channel: nil,
-                                client: client, on: connection)
+        case (.push, _):
+            services?.webSocketMessage(message, on: connection)
         default:
             break
         }

@@ -5,8 +5,8 @@ import Reactor
 import WebSocket
 
 /// One event-loop thread of the server and everything it owns: its listener(s), its
-/// connections, its channel registry, its mailbox. Nothing here is touched by another
-/// thread; other threads talk to it only through `mailbox`.
+/// connections, its mailbox, and the product running on it (`services`). Nothing here is
+/// touched by another thread; other threads talk to it only through `mailbox`.
 final class ServerLoop {
     let index: Int
     let config: ServerConfig
@@ -27,7 +27,6 @@ final class ServerLoop {
     private var nextSerial: UInt64 = 0
     /// Unchecked exclusivity: loop-thread only, and touched once per delivery (see Connection).
     @exclusivity(unchecked) private var flushQueue: [Connection] = []
-    var registry = ChannelRegistry()
     var broadcastClients: [UInt64: Connection] = [:]
 
     private(set) var isShuttingDown = false
@@ -122,22 +121,10 @@ final class ServerLoop {
         switch endpoint {
         case .broadcast:
             broadcastClients.removeValue(forKey: connection.serial)
-        case .push(let client):
-            for channel in client.channels { unsubscribe(connection, client: client, from: channel) }
+        case .push:
             services?.webSocketClosed(connection)
         case .echo:
             break
-        }
-    }
-
-    func unsubscribe(_ connection: Connection, client: PushClient, from channel: String) {
-        guard let i = client.channels.firstIndex(of: channel) else { return }
-        client.channels.remove(at: i)
-        registry.remove(connection, from: channel)
-        if channel == "admin" {
-            metrics.adminSubscriptions.subtract(1, ordering: .relaxed)
-        } else {
-            metrics.userSubscriptions.subtract(1, ordering: .relaxed)
         }
     }
 
@@ -174,9 +161,10 @@ final class ServerLoop {
 
     // MARK: - Mailbox
 
-    /// Also called before a subscription reads its replay, so it starts from the newest
-    /// events this loop has been told about.
-    func drainMailbox() {
+    /// Called by the mailbox's handler only (an epoll callback, which never runs inside
+    /// another), so it is never re-entered: each message is handed out once, in posting
+    /// order, and nothing handled here can pull later messages ahead of earlier ones.
+    fileprivate func drainMailbox() {
         mailbox.wakeup.drain()
         for message in mailbox.takeAll() {
             switch message {
@@ -188,10 +176,8 @@ final class ServerLoop {
                 let frame = shared.withUnsafeBufferPointer { Array($0) }
                 for connection in broadcastClients.values { connection.sendFrame(frame) }
                 metrics.messagesDelivered.add(broadcastClients.count, ordering: .relaxed)
-            case .events(let events):
-                services?.deliver(events)
-            case .writeResults(let completions):
-                services?.complete(completions)
+            case .service(let message):
+                services?.mailbox(message)
             }
         }
     }

@@ -6,7 +6,7 @@ struct WebSocketSession {
     enum Endpoint {
         /// `/ws/echo`: every message comes back (conformance suites, benchmarks).
         case echo
-        /// `/ws`: the order-event protocol of CONTRACT.md §3.
+        /// `/ws`: the order-event protocol of docs/PROTOCOL.md §3.
         case push(PushClient)
         /// `/ws/broadcast` (`--bench`): every text message goes to every client on it.
         case broadcast

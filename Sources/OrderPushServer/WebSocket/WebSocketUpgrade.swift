@@ -33,35 +33,6 @@ enum WebSocketUpgrade {
         headers.add("Upgrade", "websocket")
         headers.add("Connection", "Upgrade")
         headers.add("Sec-WebSocket-Accept", WebSocketHandshake.acceptValue(forKey: keys[0].trimmingSpaces))
-        return .success(HTTPResponse(status: HTTPStatus(code: 101, reason: "Switching Protocols"), headers: headers))
-    }
-}
-
-/// An error answer with the contract's JSON body and optional extra headers.
-struct HTTPResponseError: Error {
-    let status: HTTPStatus
-    let code: String
-    let message: String
-    var headers = HTTPHeaders()
-
-    init(_ status: HTTPStatus, _ code: String, _ message: String) {
-        self.status = status
-        self.code = code
-        self.message = message
-    }
-
-    var response: HTTPResponse {
-        var r = HTTPResponse.error(status, code: code, message: message)
-        for (name, value) in headers { r.headers.add(name, value) }
-        return r
-    }
-}
-
-extension StringProtocol {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
+        return .success(HTTPResponse(status: .switchingProtocols, headers: headers))
     }
 }

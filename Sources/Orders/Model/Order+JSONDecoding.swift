@@ -7,13 +7,6 @@ public struct OrderDecodingError: Error, Sendable, Equatable, CustomStringConver
 }
 
 extension Order {
-    /// Reads back an order written by `jsonBytes()` (by this server or a client of it).
-    public init(jsonBytes: [UInt8]) throws(OrderDecodingError) {
-        let value: JSONValue
-        do { value = try JSONValue.parse(jsonBytes) } catch { throw OrderDecodingError("not JSON: \(error)") }
-        try self.init(json: value)
-    }
-
     /// Reads an order from its parsed JSON; every field of the shape must be present.
     /// Field ranges are not re-validated: this reads what was valid when written.
     public init(json: JSONValue) throws(OrderDecodingError) {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The order API of CONTRACT §4 as a test sees it: requests with a bearer token, order
+/// The order API of docs/PROTOCOL.md §4 as a test sees it: requests with a bearer token, order
 /// bodies, and the fields of answers.
 extension TestClient {
     /// A request with `Authorization: Bearer token` (none when `token` is nil) and a

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A client of the `/ws` push protocol (CONTRACT §3) over a raw `TestClient`: sends the
+/// A client of the `/ws` push protocol (docs/PROTOCOL.md §3) over a raw `TestClient`: sends the
 /// JSON messages, reads the server's, answers pings.
 final class PushSession {
     let client: TestClient

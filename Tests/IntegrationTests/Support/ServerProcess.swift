@@ -1,10 +1,15 @@
 import Foundation
 
 /// The real `orderpush` binary, started on an ephemeral port with its own temp data folder.
+/// The folder is deleted once neither this server nor anything else holds it (see
+/// `TemporaryFolder`); the process is killed first, in `deinit`.
 final class ServerProcess: @unchecked Sendable {
     let process = Process()
     let port: UInt16
-    let dataDir: URL
+    /// Holds the database and the secret; pass it to a second `ServerProcess` to restart on
+    /// the same data.
+    let dataFolder: TemporaryFolder
+    var dataDir: URL { dataFolder.url }
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
     /// Everything the server printed to stdout up to the listening line.
@@ -24,9 +29,9 @@ final class ServerProcess: @unchecked Sendable {
             .deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    init(arguments: [String] = [], dataDir existing: URL? = nil, environment: [String: String] = [:]) throws {
-        dataDir = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("orderpush-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dataDir, withIntermediateDirectories: true)
+    init(arguments: [String] = [], dataFolder existing: TemporaryFolder? = nil, environment: [String: String] = [:]) throws {
+        dataFolder = try existing ?? TemporaryFolder(prefix: "orderpush-test")
+        let dataDir = dataFolder.url
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
         process.arguments = ["serve", "--port", "0", "--db", dataDir.appendingPathComponent("orderpush.sqlite").path,
                              "--web", Self.repoRoot.appendingPathComponent("web").path] + arguments
@@ -81,6 +86,18 @@ final class ServerProcess: @unchecked Sendable {
     var stderrText: String { stderrLock.lock(); defer { stderrLock.unlock() }; return String(decoding: stderrData, as: UTF8.self) }
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Waits until the server's standard error contains `text` (the pipe keeps order, so
+    /// everything logged before it has arrived too); false if it did not within `timeout`,
+    /// which should be generous: it only bounds a broken run.
+    func waitForLog(containing text: String, timeout: TimeInterval = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !stderrText.contains(text) {
+            guard Date() < deadline else { return false }
+            usleep(10_000)
+        }
+        return true
+    }
 
     /// Waits for exit; returns the exit status, or nil on timeout.
     func waitForExit(timeout: TimeInterval) -> Int32? {

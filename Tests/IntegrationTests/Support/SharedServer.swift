@@ -21,7 +21,7 @@ struct SharedServer: SuiteTrait, TestScoping {
     func provideScope(for test: Test, testCase: Test.Case?,
                       performing function: @Sendable () async throws -> Void) async throws {
         let server = try ServerProcess(arguments: arguments)
-        defer { server.stopAndRemoveData() }
+        defer { server.stop() }   // its data folder goes with the last reference
         try await Self.$server.withValue(server) { try await function() }
     }
 
@@ -35,12 +35,4 @@ struct SharedServer: SuiteTrait, TestScoping {
 extension Trait where Self == SharedServer {
     /// Runs the suite's tests against one server started with `arguments`.
     static func sharedServer(_ arguments: [String] = []) -> SharedServer { SharedServer(arguments: arguments) }
-}
-
-extension ServerProcess {
-    /// Kills the server (if still running) and deletes its temporary data folder.
-    func stopAndRemoveData() {
-        stop()
-        try? FileManager.default.removeItem(at: dataDir)
-    }
 }

@@ -2,7 +2,7 @@ import Foundation
 import OpenSSLKit
 
 /// Mints JWTs for a running server from its secret file, including every kind of bad
-/// token the server must refuse (CONTRACT §2). Written by hand rather than with `Auth`'s
+/// token the server must refuse (docs/PROTOCOL.md §1). Written by hand rather than with `Auth`'s
 /// signer so a test can put anything in the header and payload.
 struct TokenFactory: Sendable {
     let secret: [UInt8]
@@ -46,7 +46,7 @@ struct TokenFactory: Sendable {
         let token: String
     }
 
-    /// Every refusal of CONTRACT §2, each with a token that is otherwise valid.
+    /// Every refusal of docs/PROTOCOL.md §1, each with a token that is otherwise valid.
     func badTokens() -> [BadToken] {
         let now = Self.now
         let good = #"{"sub":"mallory","role":"admin","exp":\#(now + 3600)}"#
