@@ -157,6 +157,8 @@ run_target() {
     local execs rate elapsed=$((SECONDS - started))
     execs=$(awk '/stat::number_of_executed_units/ {n=$2} END {print n}' "$log")
     rate=$(awk '/stat::average_exec_per_sec/ {n=$2} END {print n}' "$log")
+    # libFuzzer prints 0 for runs shorter than a second or so.
+    if [[ ${rate:-0} == 0 && -n $execs ]]; then rate=$((execs / (elapsed > 0 ? elapsed : 1))); fi
     echo "fuzz: $t ok: ${execs:-?} executions in ${elapsed}s (${rate:-?} exec/s), corpus $(ls "$B/corpus/$t" | wc -l) files, no finding"
   fi
 }
