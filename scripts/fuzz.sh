@@ -2,11 +2,21 @@
 # Builds and runs the libFuzzer harnesses of the pure parsers (see docs/FUZZING.md).
 #
 #   scripts/fuzz.sh [target|all] [seconds]
+#   scripts/fuzz.sh [target|all] --runs N [max-seconds]
 #     target   http1 | websocket | utf8 | json | jwt | orders | all   (default all)
 #     seconds  time per target (default 60); 0 only replays the seed corpus and the saved
 #              crashes (a quick regression check)
+#     --runs N stop each target after N executions (libFuzzer -runs=N) instead of after a
+#              time; max-seconds (default: none) still caps a target that is slower
+#              than expected. This is the campaign mode (see docs/FUZZING.md).
+#   FUZZ_LOG_DIR  where each target's libFuzzer log goes (default .build-fuzz/logs)
+#   FUZZ_TIMEOUT  seconds one input may take before libFuzzer reports a hang (default 10,
+#                 120 with --runs). libFuzzer measures it on the wall clock, so a niced
+#                 campaign starved by other builds would otherwise report false hangs.
 #
-# Each target runs in one process on one core and stops by itself after `seconds`.
+# Each target runs in one process on one core and stops by itself after `seconds` (or N
+# executions). At the end of each target it prints one line: executions, wall time,
+# exec/s and corpus size.
 # Exits non-zero when a target crashes or breaks an invariant; the input is kept as
 # Fuzz/crashes/<target>-crash-<sha1> (reproduce: .build-fuzz/bin/fuzz-<target> FILE).
 #
@@ -19,8 +29,17 @@ cd "$(dirname "$0")/.."
 
 TARGETS=(http1 websocket utf8 json jwt orders)
 WHICH=${1:-all}
-SECONDS_PER_TARGET=${2:-60}
+RUNS=0  # 0: bounded by time only
+if [[ ${2:-} == --runs ]]; then
+  RUNS=${3:?--runs needs a number of executions}
+  [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "--runs: not a positive integer: $RUNS" >&2; exit 2; }
+  SECONDS_PER_TARGET=${4:-0}  # 0 here: no time cap
+else
+  SECONDS_PER_TARGET=${2:-60}
+fi
+if [[ $RUNS != 0 ]]; then TIMEOUT=${FUZZ_TIMEOUT:-120}; else TIMEOUT=${FUZZ_TIMEOUT:-10}; fi
 B=.build-fuzz
+LOG_DIR=${FUZZ_LOG_DIR:-$B/logs}
 SWIFTC=${SWIFTC:-swiftc}
 # Swift's own crash backtracer would attach to a trapping harness and, with libFuzzer's
 # pipes open, keep the run from ending; libFuzzer and ASan report crashes themselves.
@@ -96,13 +115,23 @@ build_target() {
 }
 
 run_target() {
-  local t=$1 bin=$B/bin/fuzz-$1 log=$B/logs/$1.log
-  local opts=(-max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+  local t=$1 bin=$B/bin/fuzz-$1 log=$LOG_DIR/$1.log
+  local opts=(-max_len=4096 -timeout="$TIMEOUT" -rss_limit_mb=2048 -print_final_stats=1
               -artifact_prefix="Fuzz/crashes/$t-")
   [[ -f Fuzz/dict/$t.dict ]] && opts+=(-dict="Fuzz/dict/$t.dict")
   mkdir -p "$B/corpus/$t"
   local status=0
-  if [[ $SECONDS_PER_TARGET == 0 ]]; then
+  local started=$SECONDS
+  if [[ $RUNS != 0 ]]; then
+    local cap=() guard=0
+    if [[ $SECONDS_PER_TARGET != 0 ]]; then
+      cap=(-max_total_time="$SECONDS_PER_TARGET"); guard=$((SECONDS_PER_TARGET + 120))
+    fi
+    echo "fuzz: running $t for $RUNS executions${cap:+ (at most ${SECONDS_PER_TARGET}s)}, log $log"
+    # timeout 0 never fires: an execution-bounded run has no time guard unless capped.
+    timeout "$guard" "$bin" "${opts[@]}" -runs="$RUNS" "${cap[@]}" \
+      "$B/corpus/$t" "Fuzz/corpus/$t" >"$log" 2>&1 || status=$?
+  elif [[ $SECONDS_PER_TARGET == 0 ]]; then
     # Replay only: the seeds, then every saved crash of this target, one by one.
     echo "fuzz: replaying $t seeds"
     "$bin" "${opts[@]}" -runs=0 "Fuzz/corpus/$t" >"$log" 2>&1 || status=$?
@@ -122,16 +151,19 @@ run_target() {
     grep -E 'FUZZ INVARIANT|ERROR: |Fatal error|Test unit written|SUMMARY' "$log" | head -20 >&2 || true
     return 1
   fi
-  if [[ $SECONDS_PER_TARGET == 0 ]]; then
+  if [[ $RUNS == 0 && $SECONDS_PER_TARGET == 0 ]]; then
     echo "fuzz: $t ok: seeds and saved crashes replayed"
   else
-    local execs
+    local execs rate elapsed=$((SECONDS - started))
     execs=$(awk '/stat::number_of_executed_units/ {n=$2} END {print n}' "$log")
-    echo "fuzz: $t ok: ${execs:-?} inputs in ${SECONDS_PER_TARGET}s, corpus $(ls "$B/corpus/$t" | wc -l) files"
+    rate=$(awk '/stat::average_exec_per_sec/ {n=$2} END {print n}' "$log")
+    # libFuzzer prints 0 for runs shorter than a second or so.
+    if [[ ${rate:-0} == 0 && -n $execs ]]; then rate=$((execs / (elapsed > 0 ? elapsed : 1))); fi
+    echo "fuzz: $t ok: ${execs:-?} executions in ${elapsed}s (${rate:-?} exec/s), corpus $(ls "$B/corpus/$t" | wc -l) files, no finding"
   fi
 }
 
-mkdir -p "$B/modules" "$B/obj" "$B/bin" "$B/logs" Fuzz/crashes
+mkdir -p "$B/modules" "$B/obj" "$B/bin" "$LOG_DIR" Fuzz/crashes
 if [[ $WHICH == all ]]; then selected=("${TARGETS[@]}"); else modules_for "$WHICH" >/dev/null; selected=("$WHICH"); fi
 
 failed=()

@@ -6,8 +6,8 @@ import Reactor
 import Storage
 
 /// The whole server: binds its listeners, runs one event loop per configured thread (loop 0
-/// on the calling thread, which also watches SIGTERM/SIGINT), and returns after a graceful
-/// shutdown.
+/// on the calling thread, which also watches the signals of `SignalWatcher.watched`), and
+/// returns after a graceful shutdown.
 public final class OrderPushServer {
     public let config: ServerConfig
     public let metrics = ServerMetrics()
@@ -61,12 +61,14 @@ public final class OrderPushServer {
         public let signer: JWTSigner
     }
 
-    /// Runs until SIGTERM/SIGINT, then shuts down gracefully and returns.
+    /// Runs until SIGTERM/SIGINT/SIGQUIT, then shuts down gracefully and returns. SIGHUP,
+    /// SIGUSR1 and SIGUSR2 are logged and the server keeps serving.
     /// - Parameter onReady: called once the loops are about to run (start-up lines go here).
     public func run(onReady: (StartupInfo) -> Void = { _ in }) throws {
         SignalWatcher.ignoreSIGPIPE()
+        SignalWatcher.ignoreSIGXFSZ()
         // Block the signals before any thread starts, so only the signalfd sees them.
-        let signals = try SignalWatcher(signals: [SIGTERM, SIGINT])
+        let signals = try SignalWatcher(signals: SignalWatcher.watched.map(\.signal))
         if listenerFds.isEmpty { try bind() }
         let loopCount = listenerFds.count
         let group = try LoopGroup(count: loopCount)
@@ -121,8 +123,16 @@ public final class OrderPushServer {
         try attachServices(main)
         try addListeners(listenerFds[0], to: main, config: config)
         try main.eventLoop.register(signals.fd, interest: .readable, handler: SignalHandler(watcher: signals) { signal in
-            logger.info("received signal \(signal): closing WebSockets with 1001 and draining")
-            group.postToAll(.shutdown)
+            let name = SignalWatcher.name(of: signal)
+            switch SignalWatcher.disposition(of: signal) {
+            case .shutDownGracefully:
+                logger.info("\(name) received: closing WebSockets with 1001 and draining")
+                group.postToAll(.shutdown)
+            case .reload:
+                handleReloadRequest(logger: logger)
+            case .logAndIgnore, nil:
+                logger.info("\(name) received: no action is assigned to it; still serving")
+            }
         })
         onReady(StartupInfo(secretPath: config.resolvedSecretPath, secretCreated: secret.created, epoch: epoch, head: head,
                             signer: JWTSigner(secret: secret.key)))
@@ -142,6 +152,13 @@ private func addListeners(_ fds: [(fd: Int32, tls: Bool)], to loop: ServerLoop, 
         }
         try loop.addListener(fd: fd, tls: tls ? context : nil)
     }
+}
+
+/// SIGHUP: the reload request of a service manager or a terminal hang-up. Nothing is
+/// reloadable yet (the signing secret and TLS certificates are read at start-up), so it only
+/// says so; reloading keys and certificates belongs here. Runs on loop 0.
+private func handleReloadRequest(logger: Logger) {
+    logger.info("SIGHUP received: nothing to reload yet; still serving")
 }
 
 /// Turns signalfd readiness into a callback on the loop.
