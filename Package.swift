@@ -4,7 +4,7 @@ import PackageDescription
 // Layering (each arrow is "may import"):
 //   orderpush (CLI) -> OrderPushServer -> Reactor, HTTP1, WebSocket, Auth, Storage
 //   HTTP1, WebSocket: pure protocol code, bytes in, values out, no sockets.
-//   Auth, WebSocket -> OpenSSLKit -> CSSL;  Storage -> CSQLite, Orders;  Reactor -> CLinux
+//   Auth, WebSocket -> OpenSSLKit -> CSSL;  Storage -> CSQLite, CLibPQ, Orders;  Reactor -> CLinux
 //   JSON: the one strict JSON parser and writer (standard library only), for Auth and Orders.
 //   Orders: pure order model and input validation.
 let package = Package(
@@ -25,6 +25,8 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
 
         .target(name: "OpenSSLKit", dependencies: ["CSSL"]),
         .target(name: "HTTP1"),
@@ -32,7 +34,7 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Auth", dependencies: ["OpenSSLKit", "JSON"]),
         .target(name: "Orders", dependencies: ["JSON"]),
-        .target(name: "Storage", dependencies: ["CSQLite", "JSON", "Orders"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "CLibPQ", "JSON", "Orders"]),
         .target(name: "Reactor", dependencies: ["CLinux"]),
         .target(name: "OrderPushServer", dependencies: [
             "Reactor", "HTTP1", "WebSocket", "Auth", "JSON", "Orders", "Storage", "OpenSSLKit",
