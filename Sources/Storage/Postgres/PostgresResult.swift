@@ -15,12 +15,16 @@ public final class PostgresResult {
     /// Rows inserted, updated or deleted by the statement (0 for others).
     public var affectedRows: Int { Int(String(cString: PQcmdTuples(handle))) ?? 0 }
 
+    /// The command tag: `INSERT 0 1`, `COMMIT`, or `ROLLBACK` for a COMMIT of a failed
+    /// transaction.
+    public var commandStatus: String { String(cString: PQcmdStatus(handle)) }
+
     public func columnName(_ column: Int) -> String { String(cString: PQfname(handle, Int32(column))) }
 
     public subscript(row: Int) -> PostgresRow { PostgresRow(result: self, row: Int32(row)) }
 
     /// Maps every row, in order.
-    public func map<T>(_ transform: (PostgresRow) throws(PostgresError) -> T) throws(PostgresError) -> [T] {
+    public func map<T, E: Error>(_ transform: (PostgresRow) throws(E) -> T) throws(E) -> [T] {
         var out: [T] = []
         out.reserveCapacity(rowCount)
         for row in 0..<rowCount { out.append(try transform(self[row])) }
@@ -28,7 +32,7 @@ public final class PostgresResult {
     }
 
     /// The first row mapped, or `nil` when there is none.
-    public func first<T>(_ transform: (PostgresRow) throws(PostgresError) -> T) throws(PostgresError) -> T? {
+    public func first<T, E: Error>(_ transform: (PostgresRow) throws(E) -> T) throws(E) -> T? {
         rowCount == 0 ? nil : try transform(self[0])
     }
 
