@@ -28,6 +28,7 @@ extension PostgresOrderStore {
         var results: [Result<WriteOutcome, WriteError>] = []
         results.reserveCapacity(writes.count)
         var appended = false
+        var committing = false
         do {
             for write in writes {
                 try connection.executeScript("SAVEPOINT one_write")
@@ -48,6 +49,7 @@ extension PostgresOrderStore {
                 let head = try connection.execute("SELECT head FROM event_log").first { try $0.int64(0) } ?? 0
                 try connection.notify(Self.notificationChannel, payload: String(head))
             }
+            committing = true
             let status = try connection.execute("COMMIT").commandStatus
             guard status == "COMMIT" else {
                 throw PostgresError(kind: .unexpectedValue, message: "the transaction was rolled back at COMMIT (\(status))")
@@ -60,7 +62,7 @@ extension PostgresOrderStore {
             // and an idempotency key makes the client's retry safe.
             rollbackQuietly()
             var message = "\(error)"
-            if let failure = error as? PostgresError, failure.isConnectionFailure {
+            if committing, let failure = error as? PostgresError, failure.isConnectionFailure {
                 message += "; the batch may or may not have been committed"
             }
             return writes.map { _ in .failure(.storage(message)) }
