@@ -15,6 +15,8 @@ import Darwin
 public final class PostgresConnection {
     private let handle: OpaquePointer
     public let url: PostgresURL
+    /// Server-side prepared statements of this session, by SQL text (see `executeCached`).
+    private var preparedNames: [String: String] = [:]
 
     /// Connects to `url` (blocking, bounded by the URL's `connect_timeout`, 10 s by default).
     /// - Throws: `PostgresError` of kind `.connection` with libpq's reason (refused, bad
@@ -71,6 +73,7 @@ public final class PostgresConnection {
 
     /// Closes and reopens the connection with the same parameters (blocking).
     public func reconnect() throws(PostgresError) {
+        preparedNames.removeAll()   // they lived in the old session
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
             throw PostgresError(kind: .connection, message: "cannot reconnect to \(url.redacted): \(lastErrorMessage)")
@@ -93,9 +96,32 @@ public final class PostgresConnection {
         return try check(raw)
     }
 
+    /// Like `execute`, but the statement is parsed and planned once per session (prepared
+    /// on first use under a generated name) and only executed afterwards: for the
+    /// statements a hot path runs again and again.
+    @discardableResult
+    public func executeCached(_ sql: String, params: [String?] = []) throws(PostgresError) -> PostgresResult {
+        let name: String
+        if let known = preparedNames[sql] {
+            name = known
+        } else {
+            name = "orderpush_\(preparedNames.count + 1)"
+            _ = try check(PQprepare(handle, name, sql, Int32(params.count), nil))
+            preparedNames[sql] = name
+        }
+        let copies = params.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        let raw = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { values in
+            PQexecPrepared(handle, name, Int32(params.count), values.baseAddress, nil, nil, 0)
+        }
+        return try check(raw)
+    }
+
     /// Runs a script of several statements without parameters (schema, SET, BEGIN...).
-    public func executeScript(_ sql: String) throws(PostgresError) {
-        _ = try check(PQexec(handle, sql))
+    /// Returns the last statement's result.
+    @discardableResult
+    public func executeScript(_ sql: String) throws(PostgresError) -> PostgresResult {
+        try check(PQexec(handle, sql))
     }
 
     private func check(_ raw: OpaquePointer?) throws(PostgresError) -> PostgresResult {

@@ -34,9 +34,9 @@ extension PostgresOrderStore {
         }
         var params: [String?] = [String(limit)]
         if let userId { params.append(userId) }
-        var orders = try connection.execute(selection(Self.orderColumns), params: params).map(Self.orderWithoutHistory)
+        var orders = try connection.executeCached(selection(Self.orderColumns), params: params).map(Self.orderWithoutHistory)
         guard !orders.isEmpty else { return [] }
-        let rows = try connection.execute("""
+        let rows = try connection.executeCached("""
             SELECT order_id, status, note, location_lat, location_lng, at FROM tracking_history
             WHERE order_id IN (\(selection("id"))) ORDER BY order_id, position
             """, params: params).map { (row) throws(PostgresError) in (try row.string(0), try Self.historyEntry(row, from: 1)) }
@@ -48,9 +48,9 @@ extension PostgresOrderStore {
 
     /// The order with its history, or `nil` if there is none with that id.
     func loadOrder(id: String) throws(PostgresError) -> Order? {
-        guard var order = try connection.execute("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", params: [id])
+        guard var order = try connection.executeCached("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", params: [id])
             .first(Self.orderWithoutHistory) else { return nil }
-        order.tracking.history = try connection.execute("""
+        order.tracking.history = try connection.executeCached("""
             SELECT status, note, location_lat, location_lng, at FROM tracking_history
             WHERE order_id = $1 ORDER BY position
             """, params: [id]).map { (row) throws(PostgresError) in try Self.historyEntry(row, from: 0) }

@@ -31,7 +31,7 @@ extension PostgresOrderStore {
             }
             return deleted
         } catch {
-            if connection.isConnected && connection.isInTransaction { try? connection.executeScript("ROLLBACK") }
+            if connection.isConnected && connection.isInTransaction { _ = try? connection.executeScript("ROLLBACK") }
             throw error
         }
     }

@@ -86,7 +86,7 @@ public final class PostgresOrderStore: OrderRepository, EventLog {
                 """, params: [String(PostgresSchema.currentVersion)])
             try commit()
         } catch {
-            if connection.isInTransaction { try? connection.executeScript("ROLLBACK") }
+            if connection.isInTransaction { _ = try? connection.executeScript("ROLLBACK") }
             throw error
         }
 
@@ -109,12 +109,12 @@ public final class PostgresOrderStore: OrderRepository, EventLog {
 
     public func head() throws -> Int64 {
         try ensureConnected()
-        return try connection.execute("SELECT head FROM event_log").first { try $0.int64(0) } ?? 0
+        return try connection.executeCached("SELECT head FROM event_log").first { try $0.int64(0) } ?? 0
     }
 
     public func retainedFloor() throws -> Int64 {
         try ensureConnected()
-        return try connection.execute("SELECT pruned_through FROM event_log").first { try $0.int64(0) } ?? 0
+        return try connection.executeCached("SELECT pruned_through FROM event_log").first { try $0.int64(0) } ?? 0
     }
 
     public func events(after seq: Int64, userId: String?, limit: Int) throws -> [StoredEvent] {
@@ -122,10 +122,10 @@ public final class PostgresOrderStore: OrderRepository, EventLog {
         try ensureConnected()
         let columns = "seq, kind, order_id, user_id, created_at, order_json"
         if let userId {
-            return try connection.execute("SELECT \(columns) FROM events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            return try connection.executeCached("SELECT \(columns) FROM events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                                           params: [userId, String(seq), String(limit)]).map(Self.event)
         }
-        return try connection.execute("SELECT \(columns) FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        return try connection.executeCached("SELECT \(columns) FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
                                       params: [String(seq), String(limit)]).map(Self.event)
     }
 
