@@ -134,7 +134,7 @@ final class TestPostgres: Sendable {
     }
 
     private static func findBindir() throws -> String {
-        let skipHint = "install them (apt install postgresql libpq-dev) or set ORDERPUSH_SKIP_POSTGRES=1 to skip the PostgreSQL tests"
+        let skipHint = "install PostgreSQL (apt install postgresql libpq-dev), or set ORDERPUSH_SKIP_POSTGRES=1 to skip the PostgreSQL tests"
         let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
         guard let pgConfig = (searchPath + ["/usr/bin"]).map({ $0 + "/pg_config" })
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
