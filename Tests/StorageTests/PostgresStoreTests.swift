@@ -59,6 +59,7 @@ struct PostgresStoreTests {
         let readerSaw = Mutex<[Int64]>([])
         let userReaderSaw = Mutex<[Int64]>([])
         let heads = Mutex<[Int64]>([])
+        let senders = Mutex<[Int32]>([])
         @Sendable func record(_ problem: String) { problems.withLock { $0.append(problem) } }
 
         runOnThreads(writers + 2) { index in
@@ -120,6 +121,7 @@ struct PostgresStoreTests {
                         let batch = try listener.notifications(timeoutMs: 30_000)
                         if batch.isEmpty { record("no notification for 30 s after head \(received.last ?? 0)"); break }
                         received += batch.map { Int64($0.payload) ?? -1 }
+                        senders.withLock { $0 += batch.map(\.senderPID) }
                     }
                     heads.withLock { $0 = received }
                 }
@@ -139,6 +141,11 @@ struct PostgresStoreTests {
         #expect(notified.count == writers * batches)
         #expect(notified == notified.sorted() && Set(notified).count == notified.count)
         #expect(notified.allSatisfy { $0 % Int64(batchSize) == 0 } && notified.last == total)
+        // Both nodes committed; how often the committing node changed says how much the
+        // two interleaved (printed, not asserted: scheduling decides).
+        let pids = senders.withLock { $0 }
+        #expect(Set(pids).count == writers)
+        print("concurrentNodesCommitInSeqOrder: \(total) events, \(notified.count) commits, the committing node changed \(zip(pids, pids.dropFirst()).filter { $0 != $1 }.count) times")
     }
 
     @Test func aCommitNotifiesTheNewHead() throws {

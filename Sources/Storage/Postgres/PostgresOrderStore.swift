@@ -98,6 +98,10 @@ public final class PostgresOrderStore: OrderRepository, EventLog {
         }
     }
 
+    /// False once the connection was found lost (the next call tries to reopen it): what a
+    /// health check reports.
+    public var isConnected: Bool { connection.isConnected }
+
     /// Reopens a lost connection (and restores the session settings) before a call.
     func ensureConnected() throws {
         guard !connection.isConnected else { return }
