@@ -65,7 +65,51 @@ public protocol OrderRepository: AnyObject {
     func orders(ids: [String]) throws -> [Order]
     /// Newest first; `userId` nil means all users.
     func orders(userId: String?, limit: Int) throws -> [Order]
+    /// One page of `searchOrders`'s selection, newest first (by creation), at most
+    /// `search.limit` orders, with their history. `next` is the creation number to pass as
+    /// `before` for the following page, nil on the last page.
+    func searchOrders(_ search: OrderSearch) throws -> OrderPage
+    /// How many orders have each status (statuses without orders are absent); only
+    /// `userId`'s orders, or all when nil.
+    func statusCounts(userId: String?) throws -> [OrderStatus: Int]
     /// Deletes events created before `olderThanMs` (the oldest run of them, so the
     /// retained history stays contiguous) and moves the floor; returns how many went.
     func pruneEvents(olderThanMs: Int64) throws -> Int
+}
+
+/// What `searchOrders` selects. Every condition given must hold.
+public struct OrderSearch: Sendable, Equatable {
+    public var status: OrderStatus?
+    /// The owner, exactly.
+    public var userId: String?
+    /// Free text: an order matches when its owner is exactly `text`, or when every word
+    /// of `text` (runs of letters and digits, case-insensitive) starts a word of its id
+    /// or of one of its item names. A leading `ord_` is dropped, so `ord_3f` and `3f`
+    /// both find the ids starting `ord_3f`. Nil or only `ord_`: no text condition.
+    public var text: String?
+    /// Only orders created before this creation number (a previous page's `next`).
+    public var before: Int64?
+    public var limit: Int
+
+    public init(status: OrderStatus? = nil, userId: String? = nil, text: String? = nil, before: Int64? = nil,
+                limit: Int) {
+        self.status = status
+        self.userId = userId
+        self.text = text
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// One page of a search.
+public struct OrderPage: Sendable {
+    /// Newest first.
+    public var orders: [Order]
+    /// The `before` of the following page; nil when this is the last one.
+    public var next: Int64?
+
+    public init(orders: [Order], next: Int64?) {
+        self.orders = orders
+        self.next = next
+    }
 }

@@ -1,0 +1,147 @@
+import Orders
+
+/// Search and paging over the orders (schema v2: `created_seq`, the per-filter indexes,
+/// `order_search`, `order_status_counts`).
+///
+/// Cost: every branch below reads a range of an index from the cursor downwards and
+/// stops after `limit + 1` matches, so a page costs the same with 10 or 10 M orders as
+/// long as matches are not rare within the scanned range (a status filter combined
+/// with a text search walks the text matches until enough have that status).
+extension SQLiteOrderStore {
+    public func searchOrders(_ search: OrderSearch) throws -> OrderPage {
+        guard search.limit > 0 else { return OrderPage(orders: [], next: nil) }
+        let want = search.limit + 1  // one more than the page tells whether a next page exists
+        var seqs: [Int64]
+        if let text = search.text, let words = Self.searchWords(text) {
+            // Matches by words (id, item names) and by owner, each newest first; merged.
+            var byWords: [Int64] = []
+            if !words.isEmpty {
+                var sql = """
+                    SELECT o.created_seq FROM order_search s CROSS JOIN orders o ON o.created_seq = s.rowid
+                    WHERE order_search MATCH ?
+                    """
+                var bindings: [SQLiteValue] = [.text(words.map { "\"\($0)\"*" }.joined(separator: " "))]
+                if let before = search.before { sql += " AND s.rowid < ?"; bindings.append(.integer(before)) }
+                if let status = search.status { sql += " AND o.status = ?"; bindings.append(.text(status.rawValue)) }
+                if let userId = search.userId { sql += " AND o.user_id = ?"; bindings.append(.text(userId)) }
+                sql += " ORDER BY s.rowid DESC LIMIT ?"
+                bindings.append(.integer(Int64(want)))
+                byWords = try db.query(sql, bindings) { $0.int64(0) }
+            }
+            var byOwner: [Int64] = []
+            let owner = Self.trimmed(text)
+            if search.userId == nil || search.userId == owner {
+                byOwner = try filteredSeqs(status: search.status, userId: owner, before: search.before, limit: want)
+            }
+            seqs = Self.mergeDescending(byWords, byOwner)
+        } else {
+            seqs = try filteredSeqs(status: search.status, userId: search.userId, before: search.before, limit: want)
+        }
+        var next: Int64?
+        if seqs.count > search.limit {
+            seqs.removeLast(seqs.count - search.limit)
+            next = seqs.last
+        }
+        return OrderPage(orders: try orders(createdSeqs: seqs), next: next)
+    }
+
+    public func statusCounts(userId: String?) throws -> [OrderStatus: Int] {
+        let rows: [(String, Int64)]
+        if let userId {
+            rows = try db.query("SELECT status, count(*) FROM orders WHERE user_id = ? GROUP BY status",
+                                [.text(userId)]) { ($0.string(0), $0.int64(1)) }
+        } else {
+            rows = try db.query("SELECT status, n FROM order_status_counts WHERE n > 0") { ($0.string(0), $0.int64(1)) }
+        }
+        var counts: [OrderStatus: Int] = [:]
+        for (raw, n) in rows {
+            counts[try Self.decode(OrderStatus.self, raw, column: "orders.status")] = Int(n)
+        }
+        return counts
+    }
+
+    /// Creation numbers of the orders with the given status and owner (each optional)
+    /// created before `before`, newest first. Each combination has an index ending in
+    /// `created_seq` (owner and status: the owner's index, which also holds the status).
+    private func filteredSeqs(status: OrderStatus?, userId: String?, before: Int64?, limit: Int)
+        throws(StorageError) -> [Int64] {
+        var conditions: [String] = []
+        var bindings: [SQLiteValue] = []
+        if let userId { conditions.append("user_id = ?"); bindings.append(.text(userId)) }
+        if let status { conditions.append("status = ?"); bindings.append(.text(status.rawValue)) }
+        if let before { conditions.append("created_seq < ?"); bindings.append(.integer(before)) }
+        if conditions.isEmpty { conditions.append("created_seq IS NOT NULL") }
+        bindings.append(.integer(Int64(limit)))
+        return try db.query("""
+            SELECT created_seq FROM orders WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY created_seq DESC LIMIT ?
+            """, bindings) { $0.int64(0) }
+    }
+
+    /// The orders with these creation numbers, with their history, in the order given.
+    func orders(createdSeqs seqs: [Int64]) throws(StorageError) -> [Order] {
+        guard !seqs.isEmpty else { return [] }
+        let placeholders = Array(repeating: "?", count: seqs.count).joined(separator: ",")
+        let bindings = seqs.map { SQLiteValue.integer($0) }
+        let rows = try db.query("SELECT \(Self.orderColumns), created_seq FROM orders WHERE created_seq IN (\(placeholders))",
+                                bindings) { (row) throws(StorageError) in (row.int64(14), try Self.orderWithoutHistory(row)) }
+        var bySeq: [Int64: Order] = [:]
+        for (seq, order) in rows { bySeq[seq] = order }
+        let history = try db.query("""
+            SELECT h.order_id, h.status, h.note, h.location_lat, h.location_lng, h.at
+            FROM orders o JOIN tracking_history h ON h.order_id = o.id
+            WHERE o.created_seq IN (\(placeholders)) ORDER BY h.order_id, h.position
+            """, bindings) { (row) throws(StorageError) in (row.string(0), try Self.historyEntry(row, from: 1)) }
+        var histories: [String: [TrackingEntry]] = [:]
+        for (orderId, entry) in history { histories[orderId, default: []].append(entry) }
+        return seqs.compactMap { seq in
+            guard var order = bySeq[seq] else { return nil }
+            order.tracking.history = histories[order.id] ?? []
+            return order
+        }
+    }
+
+    /// The words of a search text as FTS5 prefix terms: lowercased runs of letters and
+    /// digits, a leading `ord_` dropped. Nil when the text sets no condition (empty, or
+    /// only `ord_`, which every id starts with); empty when it has no word (it can then
+    /// still match an owner exactly).
+    static func searchWords(_ text: String) -> [String]? {
+        var rest = Substring(text.lowercased()).drop(while: \.isWhitespace)
+        if rest.hasPrefix("ord_") { rest = rest.dropFirst(4) }
+        if rest.allSatisfy(\.isWhitespace) { return nil }
+        var words: [String] = []
+        var current = ""
+        for c in rest {
+            if c.isLetter || c.isNumber {
+                current.append(c)
+            } else if !current.isEmpty {
+                words.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
+    /// The text without surrounding white space (what must equal an owner's id).
+    static func trimmed(_ text: String) -> String {
+        String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+
+    /// Two newest-first lists of distinct numbers merged into one, without repeats.
+    static func mergeDescending(_ a: [Int64], _ b: [Int64]) -> [Int64] {
+        var out: [Int64] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] > b[j]) {
+                out.append(a[i]); i += 1
+            } else if i == a.count || b[j] > a[i] {
+                out.append(b[j]); j += 1
+            } else {
+                out.append(a[i]); i += 1; j += 1
+            }
+        }
+        return out
+    }
+}
