@@ -12,6 +12,7 @@ import WebSocket
 /// - `Authenticator`: bearer or query token -> claims.
 /// - `OrdersAPI`: create, update tracking, read one, legacy list.
 /// - `PollingEndpoint`: `GET /api/orders?since=`.
+/// - `SearchEndpoint`: `GET /api/orders/search`.
 /// - `WriteSubmission`: writes to the `StorageWriter` and their answers.
 /// - `PushProtocol`: the `/ws` messages, subscriptions, replays.
 /// - `FanOut`: committed events to this loop's live subscribers.
@@ -23,6 +24,7 @@ final class OrderService: LoopServices {
     private let authenticator: Authenticator
     private let orders: OrdersAPI
     private let polling: PollingEndpoint
+    private let search: SearchEndpoint
     private let writes: WriteSubmission
     private let push: PushProtocol
     private let fanOut: FanOut
@@ -35,6 +37,7 @@ final class OrderService: LoopServices {
         writes = WriteSubmission(loop: loop, writer: writer)
         orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
         polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads)
+        search = SearchEndpoint(store: store, reads: reads)
         fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics)
         push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads)
     }
@@ -65,6 +68,8 @@ final class OrderService: LoopServices {
             return .respond(polling.poll(request, claims: claims))
         case .ordersManage:
             return .respond(orders.legacyList(claims: claims))
+        case .ordersSearch:
+            return .respond(search.search(request, claims: claims))
         case .order(let id):
             return .respond(orders.getOrder(id, claims: claims))
         case .orderTracking(let id):
