@@ -69,9 +69,10 @@ public protocol OrderRepository: AnyObject {
     /// `search.limit` orders, with their history. `next` is the creation number to pass as
     /// `before` for the following page, nil on the last page.
     func searchOrders(_ search: OrderSearch) throws -> OrderPage
-    /// How many orders have each status (statuses without orders are absent); only
-    /// `userId`'s orders, or all when nil.
-    func statusCounts(userId: String?) throws -> [OrderStatus: Int]
+    /// How many orders have each status; only `userId`'s orders, or all when nil. Read in
+    /// one snapshot with the event log's head, so a client can keep the counts right by
+    /// applying exactly the events after `StatusCounts.head`.
+    func statusCounts(userId: String?) throws -> StatusCounts
     /// Deletes events created before `olderThanMs` (the oldest run of them, so the
     /// retained history stays contiguous) and moves the floor; returns how many went.
     func pruneEvents(olderThanMs: Int64) throws -> Int
@@ -111,5 +112,19 @@ public struct OrderPage: Sendable {
     public init(orders: [Order], next: Int64?) {
         self.orders = orders
         self.next = next
+    }
+}
+
+/// Orders per status as of one point of the event history.
+public struct StatusCounts: Sendable, Equatable {
+    /// Statuses without orders are absent.
+    public var counts: [OrderStatus: Int]
+    /// The event log's head when the counts were read: every event up to it is counted,
+    /// none after it.
+    public var head: Int64
+
+    public init(counts: [OrderStatus: Int], head: Int64) {
+        self.counts = counts
+        self.head = head
     }
 }

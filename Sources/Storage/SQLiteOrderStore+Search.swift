@@ -45,19 +45,28 @@ extension SQLiteOrderStore {
         return OrderPage(orders: try orders(createdSeqs: seqs), next: next)
     }
 
-    public func statusCounts(userId: String?) throws -> [OrderStatus: Int] {
-        let rows: [(String, Int64)]
-        if let userId {
-            rows = try db.query("SELECT status, count(*) FROM orders WHERE user_id = ? GROUP BY status",
-                                [.text(userId)]) { ($0.string(0), $0.int64(1)) }
-        } else {
-            rows = try db.query("SELECT status, n FROM order_status_counts WHERE n > 0") { ($0.string(0), $0.int64(1)) }
+    public func statusCounts(userId: String?) throws -> StatusCounts {
+        // One read transaction: the head and the counts from the same snapshot.
+        try db.execute("BEGIN")
+        do {
+            let head = try self.head()
+            let rows: [(String, Int64)]
+            if let userId {
+                rows = try db.query("SELECT status, count(*) FROM orders WHERE user_id = ? GROUP BY status",
+                                    [.text(userId)]) { ($0.string(0), $0.int64(1)) }
+            } else {
+                rows = try db.query("SELECT status, n FROM order_status_counts WHERE n > 0") { ($0.string(0), $0.int64(1)) }
+            }
+            try db.execute("COMMIT")
+            var counts: [OrderStatus: Int] = [:]
+            for (raw, n) in rows {
+                counts[try Self.decode(OrderStatus.self, raw, column: "orders.status")] = Int(n)
+            }
+            return StatusCounts(counts: counts, head: head)
+        } catch {
+            if !db.isAutocommit { try? db.execute("ROLLBACK") }
+            throw error
         }
-        var counts: [OrderStatus: Int] = [:]
-        for (raw, n) in rows {
-            counts[try Self.decode(OrderStatus.self, raw, column: "orders.status")] = Int(n)
-        }
-        return counts
     }
 
     /// Creation numbers of the orders with the given status and owner (each optional)
@@ -72,8 +81,11 @@ extension SQLiteOrderStore {
         if let before { conditions.append("created_seq < ?"); bindings.append(.integer(before)) }
         if conditions.isEmpty { conditions.append("created_seq IS NOT NULL") }
         bindings.append(.integer(Int64(limit)))
+        // Named, not left to the planner: without ANALYZE statistics it may take the status
+        // index for an owner's page and walk every order of that status.
+        let index = userId != nil ? "orders_by_user_seq" : status != nil ? "orders_by_status_seq" : "orders_by_seq"
         return try db.query("""
-            SELECT created_seq FROM orders WHERE \(conditions.joined(separator: " AND "))
+            SELECT created_seq FROM orders INDEXED BY \(index) WHERE \(conditions.joined(separator: " AND "))
             ORDER BY created_seq DESC LIMIT ?
             """, bindings) { $0.int64(0) }
     }

@@ -172,6 +172,13 @@ import Testing
         let counts = try #require(own.json["counts"] as? [String: Int])
         #expect(counts == ["placed": 2, "confirmed": 0, "packed": 0, "shipped": 0, "out_for_delivery": 1,
                            "delivered": 0, "cancelled": 0])
+        // With the event cursor the counts are valid at, to subscribe from.
+        #expect(Set(own.json.keys) == ["orders", "next", "counts", "cursor", "epoch"])
+        let poll = try client.poll(token: user(shopper))
+        #expect(own.json["epoch"] as? String == poll.epoch)
+        let cursor = try #require(own.json["cursor"] as? Int)
+        let since = try client.poll(token: user(shopper), query: "since=\(cursor)")
+        #expect(since.events.isEmpty, "the counts already include every event up to the cursor")
         // Admin: every order; the sum is at least what this test made, and it follows changes.
         let before = try #require(try search("counts=1&limit=1", token: adminToken).json["counts"] as? [String: Int])
         _ = try client.updateTracking(a.id, token: adminToken, body: #"{"status":"delivered"}"#)

@@ -6,6 +6,9 @@ import Storage
 
 /// `GET /api/orders/search?status=S&userId=U&q=TEXT&limit=N&before=C&counts=1`
 /// (docs/PROTOCOL.md §4): one page of orders, newest first, cut by an opaque cursor.
+/// With `counts=1`, also the orders per status and the event `cursor`/`epoch` they are
+/// valid at: a dashboard subscribes from that cursor and keeps both counts and page
+/// current from the events.
 ///
 /// The cursor is the last listed order's creation number (`OrderPage.next`); it is only
 /// compared with newer numbers, so orders created while a client pages never move a page.
@@ -17,7 +20,7 @@ struct SearchEndpoint {
     /// `q` longer than this is refused: no id, owner or item name is longer.
     static let maxTextBytes = 256
 
-    let store: any OrderRepository
+    let store: any OrderStore
     let reads: ReadFailureLog
 
     func search(_ request: HTTPRequest, claims: Claims) -> HTTPResponse {
@@ -28,8 +31,10 @@ struct SearchEndpoint {
         case .failure(let refusal): return refusal.response
         }
         return reads.respond {
-            let page = try store.searchOrders(query)
+            // Counts (and their head) first, the page after: the page is at least as new as
+            // the cursor, so subscribing from it misses nothing on screen.
             let counts = wantsCounts ? try store.statusCounts(userId: query.userId) : nil
+            let page = try store.searchOrders(query)
             var w = JSONWriter(reservingCapacity: 256 + page.orders.count * 700)
             w.appendRaw(#"{"orders":["#)
             for (i, order) in page.orders.enumerated() {
@@ -44,9 +49,12 @@ struct SearchEndpoint {
                     if i > 0 { w.append(UInt8(ascii: ",")) }
                     w.writeString(status.rawValue)
                     w.append(UInt8(ascii: ":"))
-                    w.writeInteger(Int64(counts[status] ?? 0))
+                    w.writeInteger(Int64(counts.counts[status] ?? 0))
                 }
-                w.append(UInt8(ascii: "}"))
+                w.appendRaw(#"},"cursor":"#)
+                w.writeInteger(counts.head)
+                w.appendRaw(#","epoch":"#)
+                w.writeString(store.epoch)
             }
             w.append(UInt8(ascii: "}"))
             var response = HTTPResponse.json(.ok, w.bytes)
