@@ -74,6 +74,11 @@ export class OrderStore {
     return this.#orders.get(String(id))?.order ?? null;
   }
 
+  /** Forgets an order (it left the list). */
+  delete(id) {
+    this.#orders.delete(String(id));
+  }
+
   get size() {
     return this.#orders.size;
   }
@@ -82,4 +87,27 @@ export class OrderStore {
   newestFirst() {
     return [...this.#orders.values()].map((v) => v.order).sort((a, b) => timeOf(b) - timeOf(a));
   }
+}
+
+/** The words of a search text as the server reads them: lowercase runs of letters and digits, a leading `ord_` dropped. */
+function searchWords(text) {
+  let rest = String(text ?? '').toLowerCase().trimStart();
+  if (rest.startsWith('ord_')) rest = rest.slice(4);
+  return rest.match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/**
+ * Whether an order matches search text `q` the way GET /api/orders/search does: its owner
+ * is exactly `q`, or every word of `q` starts a word of its id or of one of its item names.
+ */
+export function matchesSearch(order, q) {
+  const text = String(q ?? '').trim();
+  if (text === '' || text.toLowerCase() === 'ord_') return true;
+  if (order?.userId === text) return true;
+  const wanted = searchWords(text);
+  if (wanted.length === 0) return false;
+  const id = String(order?.id ?? '').toLowerCase().replace(/^ord_/, '');
+  const names = (Array.isArray(order?.items) ? order.items : []).map((item) => String(item?.name ?? '')).join(' ');
+  const words = [id, ...searchWords(names)];
+  return wanted.every((w) => words.some((word) => word.startsWith(w)));
 }
