@@ -89,25 +89,30 @@ export class OrderStore {
   }
 }
 
-/** The words of a search text as the server reads them: lowercase runs of letters and digits, a leading `ord_` dropped. */
-function searchWords(text) {
-  let rest = String(text ?? '').toLowerCase().trimStart();
-  if (rest.startsWith('ord_')) rest = rest.slice(4);
-  return rest.match(/[\p{L}\p{N}]+/gu) ?? [];
+/** Lowercase, without diacritics (as SQLite's unicode61 tokenizer folds them). */
+function folded(text) {
+  return String(text ?? '').toLowerCase().normalize('NFD').replace(/\p{M}/gu, '');
+}
+
+/** Runs of letters and digits. */
+function wordsOf(text) {
+  return folded(text).match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 
 /**
  * Whether an order matches search text `q` the way GET /api/orders/search does: its owner
- * is exactly `q`, or every word of `q` starts a word of its id or of one of its item names.
+ * is exactly `q`; or its id starts with `q` (`ord_` optional); or every word of `q`
+ * (compared on its first 8 characters) starts a word of one of its item names.
  */
 export function matchesSearch(order, q) {
   const text = String(q ?? '').trim();
-  if (text === '' || text.toLowerCase() === 'ord_') return true;
+  const lowered = text.toLowerCase();
+  if (lowered === '' || lowered === 'ord_') return true;
   if (order?.userId === text) return true;
-  const wanted = searchWords(text);
+  const hex = lowered.startsWith('ord_') ? lowered.slice(4) : lowered;
+  if (/^[0-9a-f]{1,16}$/.test(hex) && String(order?.id ?? '').toLowerCase().startsWith(`ord_${hex}`)) return true;
+  const wanted = wordsOf(text).map((w) => w.slice(0, 8));
   if (wanted.length === 0) return false;
-  const id = String(order?.id ?? '').toLowerCase().replace(/^ord_/, '');
-  const names = (Array.isArray(order?.items) ? order.items : []).map((item) => String(item?.name ?? '')).join(' ');
-  const words = [id, ...searchWords(names)];
-  return wanted.every((w) => words.some((word) => word.startsWith(w)));
+  const names = wordsOf((Array.isArray(order?.items) ? order.items : []).map((item) => String(item?.name ?? '')).join(' '));
+  return wanted.every((w) => names.some((word) => word.startsWith(w)));
 }

@@ -83,10 +83,11 @@ public struct OrderSearch: Sendable, Equatable {
     public var status: OrderStatus?
     /// The owner, exactly.
     public var userId: String?
-    /// Free text: an order matches when its owner is exactly `text`, or when every word
-    /// of `text` (runs of letters and digits, case-insensitive) starts a word of its id
-    /// or of one of its item names. A leading `ord_` is dropped, so `ord_3f` and `3f`
-    /// both find the ids starting `ord_3f`. Nil or only `ord_`: no text condition.
+    /// Free text (surrounding white space ignored): an order matches when its owner is
+    /// exactly `text`; or its id starts with `text` (`ord_` optional: `ord_3f`, `3f`);
+    /// or every word of `text` (runs of letters and digits, any case, diacritics ignored,
+    /// compared on at most their first 8 characters) starts a word of its item names.
+    /// Nil, empty or only `ord_`: no text condition.
     public var text: String?
     /// Only orders created before this creation number (a previous page's `next`).
     public var before: Int64?

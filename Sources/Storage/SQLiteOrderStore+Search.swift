@@ -1,39 +1,38 @@
 import Orders
 
 /// Search and paging over the orders (schema v2: `created_seq`, the per-filter indexes,
-/// `order_search`, `order_status_counts`).
+/// `order_id_search`, `order_item_search`, `order_status_counts`).
 ///
-/// Cost: every branch below reads a range of an index from the cursor downwards and
-/// stops after `limit + 1` matches, so a page costs the same with 10 or 10 M orders as
-/// long as matches are not rare within the scanned range (a status filter combined
-/// with a text search walks the text matches until enough have that status).
+/// Cost: every branch below reads a range of an index (or an FTS5 doclist, in rowid =
+/// creation order) from the cursor downwards and stops after `limit + 1` matches, so a
+/// page costs the same with 10 or 10 M orders as long as matches are not rare within the
+/// scanned range (a status filter combined with a text search walks the text matches
+/// until enough have that status). FTS5 prefix queries are only lazy when the prefix
+/// length has a prefix index (otherwise FTS5 first merges every matching term's whole
+/// doclist), which is why query words are cut to the longest indexed length.
 extension SQLiteOrderStore {
+    /// Item-name words are matched on at most this many leading characters: the longest
+    /// prefix index of `order_item_search`.
+    static let indexedPrefixLength = 8
+
     public func searchOrders(_ search: OrderSearch) throws -> OrderPage {
         guard search.limit > 0 else { return OrderPage(orders: [], next: nil) }
         let want = search.limit + 1  // one more than the page tells whether a next page exists
         var seqs: [Int64]
-        if let text = search.text, let words = Self.searchWords(text) {
-            // Matches by words (id, item names) and by owner, each newest first; merged.
-            var byWords: [Int64] = []
-            if !words.isEmpty {
-                var sql = """
-                    SELECT o.created_seq FROM order_search s CROSS JOIN orders o ON o.created_seq = s.rowid
-                    WHERE order_search MATCH ?
-                    """
-                var bindings: [SQLiteValue] = [.text(words.map { "\"\($0)\"*" }.joined(separator: " "))]
-                if let before = search.before { sql += " AND s.rowid < ?"; bindings.append(.integer(before)) }
-                if let status = search.status { sql += " AND o.status = ?"; bindings.append(.text(status.rawValue)) }
-                if let userId = search.userId { sql += " AND o.user_id = ?"; bindings.append(.text(userId)) }
-                sql += " ORDER BY s.rowid DESC LIMIT ?"
-                bindings.append(.integer(Int64(want)))
-                byWords = try db.query(sql, bindings) { $0.int64(0) }
+        if let text = search.text, let terms = Self.searchTerms(text) {
+            // The three ways to match, each newest first, merged.
+            var byItems: [Int64] = [], byID: [Int64] = [], byOwner: [Int64] = []
+            if !terms.itemWords.isEmpty {
+                byItems = try textSeqs(table: "order_item_search", match: terms.itemWords.map { "\"\($0)\"*" }
+                    .joined(separator: " "), search, limit: want)
             }
-            var byOwner: [Int64] = []
-            let owner = Self.trimmed(text)
-            if search.userId == nil || search.userId == owner {
-                byOwner = try filteredSeqs(status: search.status, userId: owner, before: search.before, limit: want)
+            if let hex = terms.idPrefix {
+                byID = try textSeqs(table: "order_id_search", match: "\"\(hex)\"*", search, limit: want)
             }
-            seqs = Self.mergeDescending(byWords, byOwner)
+            if search.userId == nil || search.userId == terms.owner {
+                byOwner = try filteredSeqs(status: search.status, userId: terms.owner, before: search.before, limit: want)
+            }
+            seqs = Self.mergeDescending(Self.mergeDescending(byItems, byID), byOwner)
         } else {
             seqs = try filteredSeqs(status: search.status, userId: search.userId, before: search.before, limit: want)
         }
@@ -43,6 +42,24 @@ extension SQLiteOrderStore {
             next = seqs.last
         }
         return OrderPage(orders: try orders(createdSeqs: seqs), next: next)
+    }
+
+    /// Creation numbers of the orders an FTS5 query matches, with the search's other
+    /// conditions, newest first. CROSS JOIN keeps the FTS table outside, walked in rowid
+    /// (creation) order from the cursor down.
+    private func textSeqs(table: String, match: String, _ search: OrderSearch, limit: Int)
+        throws(StorageError) -> [Int64] {
+        var sql = """
+            SELECT o.created_seq FROM \(table) s CROSS JOIN orders o ON o.created_seq = s.rowid
+            WHERE \(table) MATCH ?
+            """
+        var bindings: [SQLiteValue] = [.text(match)]
+        if let before = search.before { sql += " AND s.rowid < ?"; bindings.append(.integer(before)) }
+        if let status = search.status { sql += " AND o.status = ?"; bindings.append(.text(status.rawValue)) }
+        if let userId = search.userId { sql += " AND o.user_id = ?"; bindings.append(.text(userId)) }
+        sql += " ORDER BY s.rowid DESC LIMIT ?"
+        bindings.append(.integer(Int64(limit)))
+        return try db.query(sql, bindings) { $0.int64(0) }
     }
 
     public func statusCounts(userId: String?) throws -> StatusCounts {
@@ -113,17 +130,27 @@ extension SQLiteOrderStore {
         }
     }
 
-    /// The words of a search text as FTS5 prefix terms: lowercased runs of letters and
-    /// digits, a leading `ord_` dropped. Nil when the text sets no condition (empty, or
-    /// only `ord_`, which every id starts with); empty when it has no word (it can then
-    /// still match an owner exactly).
-    static func searchWords(_ text: String) -> [String]? {
-        var rest = Substring(text.lowercased()).drop(while: \.isWhitespace)
-        if rest.hasPrefix("ord_") { rest = rest.dropFirst(4) }
-        if rest.allSatisfy(\.isWhitespace) { return nil }
+    /// What a search text asks for. An order matches when its owner is `owner`, or its
+    /// id's hex digits start with `idPrefix`, or every one of `itemWords` starts a word
+    /// of its item names.
+    struct SearchTerms: Equatable {
+        var owner: String
+        /// The text without a leading `ord_`, when that is 1-16 hex digits.
+        var idPrefix: String?
+        /// Lowercased runs of letters and digits, each cut to `indexedPrefixLength`.
+        var itemWords: [String]
+    }
+
+    /// Nil when the text sets no condition: empty, or only `ord_` (every id starts so).
+    static func searchTerms(_ text: String) -> SearchTerms? {
+        let owner = trimmed(text)
+        let lowered = owner.lowercased()
+        if lowered.isEmpty || lowered == "ord_" { return nil }
+        let hex = lowered.hasPrefix("ord_") ? String(lowered.dropFirst(4)) : lowered
+        let isHex = !hex.isEmpty && hex.utf8.count <= 16 && hex.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
         var words: [String] = []
         var current = ""
-        for c in rest {
+        for c in lowered {
             if c.isLetter || c.isNumber {
                 current.append(c)
             } else if !current.isEmpty {
@@ -132,7 +159,8 @@ extension SQLiteOrderStore {
             }
         }
         if !current.isEmpty { words.append(current) }
-        return words
+        return SearchTerms(owner: owner, idPrefix: isHex ? hex : nil,
+                           itemWords: words.map { String($0.prefix(indexedPrefixLength)) })
     }
 
     /// The text without surrounding white space (what must equal an owner's id).

@@ -73,9 +73,12 @@ enum Schema {
     ///   numbered in insertion (rowid) order.
     /// - an index per filter, each ending in `created_seq`, so any filtered page is one
     ///   range scan from the cursor downwards, whatever the table's size.
-    /// - `order_search`: FTS5 over the id's hex digits and the item names (rowid =
-    ///   `created_seq`, contentless: only the index is kept); prefix indexes make an id
-    ///   prefix of 1-4 hex digits one doclist rather than a merge of thousands of terms.
+    /// - `order_id_search`, `order_item_search`: FTS5 over the id's hex digits and over
+    ///   the item names (rowid = `created_seq`, contentless: only the index is kept). A
+    ///   prefix query is read lazily, newest first, only at a prefix length that has a
+    ///   prefix index (else FTS5 merges every matching term's whole doclist first, which
+    ///   grows with the table): ids get 1-4 (at 5+ hex digits few ids share a prefix),
+    ///   item words 1-8 (query words are cut to 8).
     /// - `order_status_counts`: the count per status, kept by triggers in the same
     ///   transaction as the write, so the dashboard's tab counts cost one small read.
     static let v2 = """
@@ -85,15 +88,19 @@ enum Schema {
         CREATE INDEX orders_by_status_seq ON orders(status, created_seq);
         CREATE INDEX orders_by_user_seq ON orders(user_id, created_seq, status);
 
-        CREATE VIRTUAL TABLE order_search USING fts5(words, content='', prefix='1 2 3 4', tokenize='unicode61');
-        INSERT INTO order_search (rowid, words)
-            SELECT created_seq, substr(id, 5) || ' ' || IFNULL((SELECT group_concat(json_extract(value, '$.name'), ' ')
-                                                              FROM json_each(CAST(items AS TEXT))), '')
+        CREATE VIRTUAL TABLE order_id_search USING fts5(hex, content='', prefix='1 2 3 4', tokenize='unicode61');
+        CREATE VIRTUAL TABLE order_item_search USING fts5(names, content='', prefix='1 2 3 4 5 6 7 8',
+                                                          tokenize='unicode61');
+        INSERT INTO order_id_search (rowid, hex) SELECT created_seq, substr(id, 5) FROM orders;
+        INSERT INTO order_item_search (rowid, names)
+            SELECT created_seq, IFNULL((SELECT group_concat(json_extract(value, '$.name'), ' ')
+                                        FROM json_each(CAST(items AS TEXT))), '')
             FROM orders;
         CREATE TRIGGER order_search_insert AFTER INSERT ON orders BEGIN
-            INSERT INTO order_search (rowid, words)
-            VALUES (NEW.created_seq, substr(NEW.id, 5) || ' ' || IFNULL((SELECT group_concat(json_extract(value, '$.name'), ' ')
-                                                                         FROM json_each(CAST(NEW.items AS TEXT))), ''));
+            INSERT INTO order_id_search (rowid, hex) VALUES (NEW.created_seq, substr(NEW.id, 5));
+            INSERT INTO order_item_search (rowid, names)
+            VALUES (NEW.created_seq, IFNULL((SELECT group_concat(json_extract(value, '$.name'), ' ')
+                                             FROM json_each(CAST(NEW.items AS TEXT))), ''));
         END;
 
         CREATE TABLE order_status_counts (

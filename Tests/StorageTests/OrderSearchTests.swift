@@ -29,6 +29,8 @@ import Testing
         #expect(ids(try store.searchOrders(OrderSearch(text: "CHAI", limit: 10))) == [a.id])
         #expect(ids(try store.searchOrders(OrderSearch(text: "te", limit: 10))) == [b.id])
         #expect(ids(try store.searchOrders(OrderSearch(text: "masala chai", limit: 10))) == [a.id])
+        #expect(ids(try store.searchOrders(OrderSearch(text: "mas ch", limit: 10))) == [a.id])
+        #expect(ids(try store.searchOrders(OrderSearch(text: "masala coffee", limit: 10))).isEmpty)
         #expect(ids(try store.searchOrders(OrderSearch(text: "alice", limit: 10))) == [c.id, a.id])
         #expect(ids(try store.searchOrders(OrderSearch(text: "ali", limit: 10))).isEmpty)
         #expect(ids(try store.searchOrders(OrderSearch(text: String(b.id.prefix(9)), limit: 10))).contains(b.id))
@@ -111,12 +113,15 @@ import Testing
         #expect(try store.statusCounts(userId: "old").counts == [.placed: 2, .delivered: 1])
     }
 
-    @Test func searchWordsAndMerge() {
-        #expect(SQLiteOrderStore.searchWords("  Ord_3F ") == ["3f"])
-        #expect(SQLiteOrderStore.searchWords("ord_") == nil)
-        #expect(SQLiteOrderStore.searchWords("   ") == nil)
-        #expect(SQLiteOrderStore.searchWords("\"*)") == [])
-        #expect(SQLiteOrderStore.searchWords("Masala-Chai x\"y") == ["masala", "chai", "x", "y"])
+    @Test func searchTermsAndMerge() {
+        typealias Terms = SQLiteOrderStore.SearchTerms
+        #expect(SQLiteOrderStore.searchTerms("  Ord_3F ") == Terms(owner: "Ord_3F", idPrefix: "3f", itemWords: ["ord", "3f"]))
+        #expect(SQLiteOrderStore.searchTerms("ord_") == nil)
+        #expect(SQLiteOrderStore.searchTerms("   ") == nil)
+        #expect(SQLiteOrderStore.searchTerms("\"*)") == Terms(owner: "\"*)", idPrefix: nil, itemWords: []))
+        #expect(SQLiteOrderStore.searchTerms("Masala-Chai x\"y")?.itemWords == ["masala", "chai", "x", "y"])
+        #expect(SQLiteOrderStore.searchTerms("Chocolatechip")?.itemWords == ["chocolat"])
+        #expect(SQLiteOrderStore.searchTerms("ord_0123456789abcdef0")?.idPrefix == nil)
         #expect(SQLiteOrderStore.mergeDescending([9, 7, 3], [8, 7, 1]) == [9, 8, 7, 3, 1])
         #expect(SQLiteOrderStore.mergeDescending([], [2]) == [2])
     }
