@@ -12,55 +12,45 @@ import Storage
 ///
 /// The cursor is the last listed order's creation number (`OrderPage.next`); it is only
 /// compared with newer numbers, so orders created while a client pages never move a page.
-/// Runs on the loop with its read-only store: a page is a few index range reads (measured
-/// at 1 M orders in docs/BENCHMARKS.md, well under a millisecond).
+/// The loop only checks the parameters and the caller's scope; the page is read and
+/// encoded on the `SearchReader` thread (`page(_:counts:store:)`), off the loop.
 struct SearchEndpoint {
     static let defaultLimit = 50
     static let maxLimit = 200
     /// `q` longer than this is refused: no id, owner or item name is longer.
     static let maxTextBytes = 256
 
-    let store: any OrderStore
-    let reads: ReadFailureLog
-
-    func search(_ request: HTTPRequest, claims: Claims) -> HTTPResponse {
-        let query: OrderSearch
-        let wantsCounts: Bool
-        switch Self.parse(request, claims: claims) {
-        case .success(let parsed): (query, wantsCounts) = parsed
-        case .failure(let refusal): return refusal.response
+    /// The answer for one parsed search, read from `store` (on the reader thread).
+    static func page(_ query: OrderSearch, counts wantsCounts: Bool, store: any OrderStore) throws -> HTTPResponse {
+        // Counts (and their head) first, the page after: the page is at least as new as
+        // the cursor, so subscribing from it misses nothing on screen.
+        let counts = wantsCounts ? try store.statusCounts(userId: query.userId) : nil
+        let page = try store.searchOrders(query)
+        var w = JSONWriter(reservingCapacity: 256 + page.orders.count * 700)
+        w.appendRaw(#"{"orders":["#)
+        for (i, order) in page.orders.enumerated() {
+            if i > 0 { w.append(UInt8(ascii: ",")) }
+            order.appendJSON(to: &w)
         }
-        return reads.respond {
-            // Counts (and their head) first, the page after: the page is at least as new as
-            // the cursor, so subscribing from it misses nothing on screen.
-            let counts = wantsCounts ? try store.statusCounts(userId: query.userId) : nil
-            let page = try store.searchOrders(query)
-            var w = JSONWriter(reservingCapacity: 256 + page.orders.count * 700)
-            w.appendRaw(#"{"orders":["#)
-            for (i, order) in page.orders.enumerated() {
+        w.appendRaw(#"],"next":"#)
+        if let next = page.next { w.writeString(String(next)) } else { w.appendRaw("null") }
+        if let counts {
+            w.appendRaw(#","counts":{"#)
+            for (i, status) in OrderStatus.allCases.enumerated() {
                 if i > 0 { w.append(UInt8(ascii: ",")) }
-                order.appendJSON(to: &w)
+                w.writeString(status.rawValue)
+                w.append(UInt8(ascii: ":"))
+                w.writeInteger(Int64(counts.counts[status] ?? 0))
             }
-            w.appendRaw(#"],"next":"#)
-            if let next = page.next { w.writeString(String(next)) } else { w.appendRaw("null") }
-            if let counts {
-                w.appendRaw(#","counts":{"#)
-                for (i, status) in OrderStatus.allCases.enumerated() {
-                    if i > 0 { w.append(UInt8(ascii: ",")) }
-                    w.writeString(status.rawValue)
-                    w.append(UInt8(ascii: ":"))
-                    w.writeInteger(Int64(counts.counts[status] ?? 0))
-                }
-                w.appendRaw(#"},"cursor":"#)
-                w.writeInteger(counts.head)
-                w.appendRaw(#","epoch":"#)
-                w.writeString(store.epoch)
-            }
-            w.append(UInt8(ascii: "}"))
-            var response = HTTPResponse.json(.ok, w.bytes)
-            response.headers.add("Cache-Control", "no-store")
-            return response
+            w.appendRaw(#"},"cursor":"#)
+            w.writeInteger(counts.head)
+            w.appendRaw(#","epoch":"#)
+            w.writeString(store.epoch)
         }
+        w.append(UInt8(ascii: "}"))
+        var response = HTTPResponse.json(.ok, w.bytes)
+        response.headers.add("Cache-Control", "no-store")
+        return response
     }
 
     struct Refusal: Error {
