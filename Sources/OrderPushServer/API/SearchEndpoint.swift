@@ -10,11 +10,12 @@ import Storage
 /// valid at: a dashboard subscribes from that cursor and keeps both counts and page
 /// current from the events.
 ///
-/// The cursor is the last listed order's creation number (`OrderPage.next`); it is only
-/// compared with newer numbers, so orders created while a client pages never move a page.
+/// The cursor is the last listed order's creation number (`OrderPage.next`); an order
+/// created while a client pages gets a higher number than every cursor handed out, so it
+/// never moves a later page.
 /// The loop only checks the parameters and the caller's scope; the page is read and
 /// encoded on the `SearchReader` thread (`page(_:counts:store:)`), off the loop.
-struct SearchEndpoint {
+enum SearchEndpoint {
     static let defaultLimit = 50
     static let maxLimit = 200
     /// `q` longer than this is refused: no id, owner or item name is longer.
