@@ -65,9 +65,13 @@ public protocol OrderRepository: AnyObject {
     func orders(ids: [String]) throws -> [Order]
     /// Newest first; `userId` nil means all users.
     func orders(userId: String?, limit: Int) throws -> [Order]
-    /// One page of `searchOrders`'s selection, newest first (by creation), at most
-    /// `search.limit` orders, with their history. `next` is the creation number to pass as
-    /// `before` for the following page, nil on the last page.
+    /// One page of the orders `search` selects, newest first by creation number (a number
+    /// per order, increasing in creation order, never reused), at most `search.limit`
+    /// orders, with their history. `next` is the creation number to pass as `before` for
+    /// the following page, nil on the last page. Keyset paging: an order created while a
+    /// client pages gets a higher number than any cursor handed out, so pages never repeat
+    /// or skip. Each page must cost about the same whatever the table's size (indexes
+    /// ending in the creation number).
     func searchOrders(_ search: OrderSearch) throws -> OrderPage
     /// How many orders have each status; only `userId`'s orders, or all when nil. Read in
     /// one snapshot with the event log's head, so a client can keep the counts right by
