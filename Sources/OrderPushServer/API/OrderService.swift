@@ -20,7 +20,8 @@ import WebSocket
 /// backend on this loop's thread).
 final class OrderService: LoopServices {
     private unowned let loop: ServerLoop
-    private let authenticator: Authenticator
+    /// Replaced when SIGHUP reloads the signing keys (`ServiceMessage.signingKeys`).
+    private var authenticator: Authenticator
     private let orders: OrdersAPI
     private let polling: PollingEndpoint
     private let writes: WriteSubmission
@@ -103,6 +104,7 @@ final class OrderService: LoopServices {
         switch message {
         case .events(let events): fanOut.deliver(events)
         case .writeResults(let completions): writes.complete(completions)
+        case .signingKeys(let keys): authenticator = Authenticator(verifier: JWTVerifier(keys: keys))
         }
     }
 }
@@ -114,4 +116,6 @@ enum ServiceMessage: Sendable {
     case events([StoredEvent])
     /// Answers to writes this loop submitted.
     case writeResults([WriteCompletion])
+    /// SIGHUP reloaded the signing keys: requests from now on are checked against these.
+    case signingKeys(JWTKeySet)
 }
