@@ -20,8 +20,9 @@ public struct JWTKeySet: Sendable, Equatable {
     /// Key ids are file names: 1...64 of `A-Z a-z 0-9 . _ -`, not starting with `.`.
     public static let maxKeyIDLength = 64
 
-    /// One secret, no key ids: today's `--jwt-secret-file` (and the generated secret).
-    /// A token with a `kid` is refused against it: no key has that id.
+    /// One secret, no key ids: `--jwt-secret-file` (and the generated secret). Every token
+    /// is checked against it and a `kid` in the header is ignored, exactly as before keys
+    /// had ids, so setups whose JWT library adds a `kid` keep working.
     public init(singleSecret: [UInt8]) {
         precondition(!singleSecret.isEmpty, "BUG DETECTED: empty JWT secret")
         keysByID = [:]
@@ -52,10 +53,11 @@ public struct JWTKeySet: Sendable, Equatable {
         primaryKey = keys[chosen]!
     }
 
-    /// The key a token's header names, or the primary when it names none.
+    /// The key a token's header names, or the primary when it names none (or when this is
+    /// a single secret, which has no ids).
     /// - Returns: nil for a `kid` this set has no key for.
     public func key(forKeyID kid: String?) -> [UInt8]? {
-        guard let kid else { return primaryKey }
+        guard let kid, primaryID != nil else { return primaryKey }
         return keysByID[kid]
     }
 

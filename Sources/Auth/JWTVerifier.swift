@@ -7,7 +7,7 @@ import OpenSSLKit
 /// 1. shape: at most `maxTokenLength` bytes, exactly three parts separated by `.`;
 /// 2. header: base64url JSON object, `alg` exactly `"HS256"`, `typ` absent or `"JWT"`,
 ///    no `crit` (we implement no extensions, RFC 7515 §4.1.11), `kid` absent or a string
-///    naming one of the keys (absent: the primary key);
+///    naming one of the keys (absent: the primary key; ignored with a single secret);
 /// 3. signature: base64url, compared in constant time with HMAC-SHA256 of `header.payload`
 ///    under the key `kid` chose;
 /// 4. payload: base64url JSON object with `sub` (non-empty string), `role` (`admin`, `user`
@@ -32,7 +32,7 @@ public struct JWTVerifier: Sendable {
         self.leewaySeconds = leewaySeconds
     }
 
-    /// One secret, no key ids (a token with a `kid` is refused).
+    /// One secret, no key ids (a token's `kid` is ignored).
     /// - Parameter secret: the HMAC key; must not be empty.
     public init(secret: [UInt8], leewaySeconds: Int64 = 60) {
         precondition(!secret.isEmpty, "BUG DETECTED: JWTVerifier needs a non-empty secret")
