@@ -40,7 +40,7 @@ export interface Order {
   userId: string;
   items: Array<{ productId: string; name: string; quantity: number; price: number }>;
   total: number;
-  paymentMethod: string;
+  paymentMethod: 'cod' | 'razorpay' | (string & {});
   status: OrderStatus;
   shippingAddress: Record<string, unknown> | null;
   tracking: {
