@@ -4,7 +4,9 @@
 //     shop's own order id>`, so a retried checkout never makes a second order;
 //   - pushes tracking changes (the admin's `/api/orders/tracking`) to OrderPush;
 //   - mints customer tokens at login (HS256 with the key's `kid`), which the customer's
-//     pages give to orderpush.js.
+//     pages give to orderpush.js;
+//   - keeps `GET /api/orders/manage` answering the old polling pages (the legacy shape,
+//     now read from OrderPush) until each page has moved to orderpush.js.
 // A Map stands in for MongoDB. Authentication of the shop's own users and admins is the
 // shop's business and left out here: every route trusts its caller.
 //
@@ -55,6 +57,19 @@ export function createShopBackend({ orderPushUrl, keysDir, kid }) {
       return [201, { shopOrderId, orderPushId: created.order.id, seq: created.seq, replayed: created.replayed, order: created.order }];
     },
 
+    // The old pages' 5-second poll, unchanged for them: the shop checks its own session as
+    // before (here a stand-in header), then asks OrderPush for the same list shape with a
+    // token for that user (or a service token for the admin panel).
+    'GET /api/orders/manage': async (_input, req) => {
+      const user = req.headers['x-shop-user'];
+      if (typeof user !== 'string' || user === '') return [401, { error: 'not logged in' }];
+      const token = req.headers['x-shop-admin'] === '1'
+        ? orderPush.serviceToken()
+        : signToken({ sub: user, role: 'user' }, { ...signing(), ttlSeconds: 60 });
+      const { status, body } = await orderPush.request('GET', '/api/orders/manage', { token });
+      return [status, body];
+    },
+
     // The admin panel's existing update route: the shop keeps its own copy up to date and
     // OrderPush pushes the change to the customer's page and every admin page.
     'PUT /api/orders/tracking': async ({ shopOrderId, ...changes }) => {
@@ -77,7 +92,7 @@ export function createShopBackend({ orderPushUrl, keysDir, kid }) {
       const chunks = [];
       for await (const chunk of req) chunks.push(chunk);
       const input = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
-      const [status, body] = await route(input);
+      const [status, body] = await route(input, req);
       send(status, body);
     } catch (err) {
       if (err instanceof OrderPushError) send(err.status >= 500 ? 502 : err.status, { error: err.message, code: err.code });

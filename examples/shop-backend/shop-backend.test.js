@@ -128,10 +128,21 @@ test('a tracking update through the shop reaches the customer (events and the le
   ]);
   assert.equal(events.body.events[1].order.tracking.deliveryPartner.name, 'Ravi');
 
-  // The old 5-second polling pages, unchanged.
-  const legacy = await call('GET', `${orderPushUrl}/api/orders/manage`, { token: carol });
+  // The old 5-second polling pages, unchanged: the shop's own route, with its session.
+  const manage = async (headers) => {
+    const res = await fetch(`${shopUrl}/api/orders/manage`, { headers });
+    return { status: res.status, body: await res.json() };
+  };
+  const legacy = await manage({ 'X-Shop-User': 'carol' });
+  assert.equal(legacy.status, 200);
+  assert.deepEqual(Object.keys(legacy.body), ['orders']);
+  assert.ok(legacy.body.orders.every((o) => o.userId === 'carol'));
   const order = legacy.body.orders.find((o) => o.id === created.body.orderPushId);
   assert.equal(order.tracking.status, 'out_for_delivery');
+  const adminView = await manage({ 'X-Shop-User': 'ops', 'X-Shop-Admin': '1' });
+  assert.ok(adminView.body.orders.some((o) => o.id === created.body.orderPushId));
+  assert.ok(adminView.body.orders.some((o) => o.userId !== 'carol'));
+  assert.equal((await manage({})).status, 401);
 
   const unknown = await call('PUT', `${shopUrl}/api/orders/tracking`, { body: { shopOrderId: 'never-created', status: 'packed' } });
   assert.equal(unknown.status, 404);
