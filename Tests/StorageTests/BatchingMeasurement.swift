@@ -6,8 +6,8 @@ import Orders
 @Suite struct BatchingMeasurement {
     let dir = TemporaryDirectory()
 
-    @Test func groupCommitVersusOneWritePerBatch() throws {
-        let store = try SQLiteOrderStore(path: dir.file("bench.sqlite"))
+    @Test(arguments: StoreBackend.underTest) func groupCommitVersusOneWritePerBatch(_ backend: StoreBackend) throws {
+        let store = try StoreFixture(backend, in: dir).open()
         let writes = 200
         let clock = ContinuousClock()
 
@@ -27,6 +27,6 @@ import Orders
         #expect(try store.head() == Int64(2 * writes))
         let perSingle = single / writes, perBatched = batched / writes
         let ratio = single / batched
-        print("apply() \(writes) creates: 1 per batch \(single) (\(perSingle)/write), 100 per batch \(batched) (\(perBatched)/write), ratio \(ratio)x")
+        print("\(backend) apply() \(writes) creates: 1 per batch \(single) (\(perSingle)/write), 100 per batch \(batched) (\(perBatched)/write), ratio \(ratio)x")
     }
 }

@@ -3,11 +3,12 @@ import JSON
 import Orders
 @testable import Storage
 
+/// Runs against every backend: one body, one case per `StoreBackend`.
 @Suite struct EventLogTests {
     let dir = TemporaryDirectory()
 
-    @Test func filtersByUserAndLimits() throws {
-        let store = try SQLiteOrderStore(path: dir.file("events.sqlite"))
+    @Test(arguments: StoreBackend.underTest) func filtersByUserAndLimits(_ backend: StoreBackend) throws {
+        let store = try StoreFixture(backend, in: dir).open()
         let a = try store.create("alice", nowMs: 10).order          // seq 1
         let b = try store.create("bob", nowMs: 11).order            // seq 2
         _ = try store.track(a.id, TrackingInput(status: .confirmed), nowMs: 12)   // seq 3
@@ -30,8 +31,8 @@ import Orders
         }
     }
 
-    @Test func readsOrdersNewestFirst() throws {
-        let store = try SQLiteOrderStore(path: dir.file("orders.sqlite"))
+    @Test(arguments: StoreBackend.underTest) func readsOrdersNewestFirst(_ backend: StoreBackend) throws {
+        let store = try StoreFixture(backend, in: dir).open()
         let first = try store.create("alice", nowMs: 100).order
         let second = try store.create("bob", nowMs: 200).order
         // Same timestamp in one batch: insertion order breaks the tie.

@@ -14,7 +14,7 @@ enum Fixtures {
     }
 }
 
-extension SQLiteOrderStore {
+extension OrderRepository {
     /// Applies one write and returns its outcome, recording an issue on failure.
     func applyOne(_ write: OrderWrite, nowMs: Int64 = 1_000) throws -> WriteOutcome {
         let results = apply([write], nowMs: nowMs)
@@ -30,6 +30,8 @@ extension SQLiteOrderStore {
     func track(_ orderId: String, _ update: TrackingInput, nowMs: Int64 = 2_000) throws -> WriteOutcome {
         try applyOne(.updateTracking(orderId: orderId, update), nowMs: nowMs)
     }
+}
 
+extension EventLog {
     func allEvents() throws -> [StoredEvent] { try events(after: 0, userId: nil, limit: .max) }
 }

@@ -3,13 +3,13 @@ import Testing
 import Orders
 @testable import Storage
 
+/// Runs against every backend: one body, one case per `StoreBackend`.
 @Suite struct OrderStoreWriteTests {
     let dir = TemporaryDirectory()
 
-    func openStore() throws -> SQLiteOrderStore { try SQLiteOrderStore(path: dir.file("orders.sqlite")) }
-
-    @Test func createThenTrackAppendsEvents() throws {
-        let store = try openStore()
+    @Test(arguments: StoreBackend.underTest) func createThenTrackAppendsEvents(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let store = try fixture.open()
         #expect(try store.head() == 0)
         #expect(store.epoch.utf8.count == 32 && store.epoch.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
 
@@ -51,8 +51,9 @@ import Orders
         #expect(try store.retainedFloor() == 0)
     }
 
-    @Test func unknownOrderIsNotFound() throws {
-        let store = try openStore()
+    @Test(arguments: StoreBackend.underTest) func unknownOrderIsNotFound(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let store = try fixture.open()
         let results = store.apply([.updateTracking(orderId: "ord_0000000000000000", TrackingInput(note: "x"))], nowMs: 5)
         #expect(results.count == 1)
         #expect(throws: WriteError.orderNotFound("ord_0000000000000000")) { try results[0].get() }
@@ -61,8 +62,9 @@ import Orders
         #expect(store.apply([], nowMs: 5).isEmpty)
     }
 
-    @Test func idempotentRetryReplays() throws {
-        let store = try openStore()
+    @Test(arguments: StoreBackend.underTest) func idempotentRetryReplays(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let store = try fixture.open()
         let first = try store.create("u1", key: Fixtures.key("u1", "k1"), nowMs: 1_000)
         let retry = try store.create("u1", key: Fixtures.key("u1", "k1"), nowMs: 5_000)
         #expect(retry.replayed)
@@ -81,8 +83,9 @@ import Orders
         #expect(try store.head() == 2)
     }
 
-    @Test func sameKeyDifferentBodyConflicts() throws {
-        let store = try openStore()
+    @Test(arguments: StoreBackend.underTest) func sameKeyDifferentBodyConflicts(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let store = try fixture.open()
         _ = try store.create("u1", key: Fixtures.key("u1", "k1", body: "A"))
         let results = store.apply([.create(Fixtures.input(), ownerId: "u1", idempotency: Fixtures.key("u1", "k1", body: "B"))], nowMs: 2_000)
         #expect(throws: WriteError.idempotencyConflict) { try results[0].get() }
@@ -90,8 +93,9 @@ import Orders
         #expect(try store.orders(userId: nil, limit: 10).count == 1)
     }
 
-    @Test func sameKeyDifferentSubCreatesSeparateOrders() throws {
-        let store = try openStore()
+    @Test(arguments: StoreBackend.underTest) func sameKeyDifferentSubCreatesSeparateOrders(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let store = try fixture.open()
         let a = try store.create("u1", key: Fixtures.key("u1", "shared"))
         let b = try store.create("u2", key: Fixtures.key("u2", "shared"))
         #expect(!a.replayed && !b.replayed)
@@ -103,8 +107,9 @@ import Orders
         #expect(c.order.id != d.order.id)
     }
 
-    @Test func oneFailingWriteDoesNotUndoTheBatch() throws {
-        let store = try openStore()
+    @Test(arguments: StoreBackend.underTest) func oneFailingWriteDoesNotUndoTheBatch(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let store = try fixture.open()
         let existing = try store.create("u1", nowMs: 1_000)
         let results = store.apply([
             .create(Fixtures.input([("x", 1, 5)]), ownerId: "u2", idempotency: nil),
@@ -127,14 +132,12 @@ import Orders
         #expect(try store.order(id: existing.order.id)?.status == .confirmed)
     }
 
-    @Test func aWriteFailingHalfwayIsRolledBackAlone() throws {
-        let store = try openStore()
+    @Test(arguments: StoreBackend.underTest) func aWriteFailingHalfwayIsRolledBackAlone(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let store = try fixture.open()
         let order = try store.create("u1", nowMs: 1_000).order
         // Make the history insert fail after the orders row was already updated.
-        try store.db.execute("""
-            CREATE TEMP TRIGGER boom BEFORE INSERT ON tracking_history WHEN NEW.note = 'boom'
-            BEGIN SELECT RAISE(ABORT, 'boom refused'); END
-            """)
+        try fixture.failHistoryInserts(withNote: "boom", on: store)
         let results = store.apply([
             .updateTracking(orderId: order.id, TrackingInput(status: .cancelled, note: "boom")),
             .updateTracking(orderId: order.id, TrackingInput(status: .packed, note: "fine")),
@@ -152,16 +155,11 @@ import Orders
         #expect(try store.allEvents().map(\.kind) == ["order.created", "tracking.updated"])
     }
 
-    @Test func aFailedCommitFailsEveryWrite() throws {
-        let store = try openStore()
-        // A deferred foreign key violation is only detected at COMMIT; temp tables can
-        // have one without touching the real schema.
-        try store.db.execute("""
-            CREATE TEMP TABLE parent (id INTEGER PRIMARY KEY);
-            CREATE TEMP TABLE child (parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
-            CREATE TEMP TRIGGER orphan AFTER INSERT ON events WHEN NEW.user_id = 'u2'
-            BEGIN INSERT INTO child VALUES (NEW.seq); END
-            """)
+    @Test(arguments: StoreBackend.underTest) func aFailedCommitFailsEveryWrite(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let store = try fixture.open()
+        // A deferred foreign key violation is only detected at COMMIT.
+        try fixture.failCommits(withEventFor: "u2", on: store)
         let results = store.apply([.create(Fixtures.input(), ownerId: "u1", idempotency: nil),
                                    .create(Fixtures.input(), ownerId: "u2", idempotency: nil)], nowMs: 1)
         #expect(results.count == 2)
@@ -170,9 +168,9 @@ import Orders
                 Issue.record("expected a storage failure, got \(result)")
                 continue
             }
-            #expect(message.contains("FOREIGN KEY"))
+            #expect(message.lowercased().contains("foreign key"))
         }
-        try store.db.execute("DROP TRIGGER orphan")
+        try fixture.stopFailingCommits(on: store)
         #expect(try store.head() == 0)
         #expect(try store.orders(userId: nil, limit: 10).isEmpty)
         #expect(try store.create("u1").event.seq == 1)

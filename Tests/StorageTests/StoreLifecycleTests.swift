@@ -3,21 +3,23 @@ import Glibc
 import Orders
 @testable import Storage
 
+/// The tests taking a `StoreBackend` run against every backend with the same body; the
+/// others are about SQLite's own settings.
 @Suite struct StoreLifecycleTests {
     let dir = TemporaryDirectory()
 
-    @Test func reopeningKeepsEpochDataAndSeqs() throws {
-        let path = dir.file("nested/deeper/orders.sqlite")   // parent folders are created
+    @Test(arguments: StoreBackend.underTest) func reopeningKeepsEpochDataAndSeqs(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir, name: "nested/deeper/orders")   // SQLite: parent folders are created
         var epoch = ""
         var orders: [Order] = []
         do {
-            let store = try SQLiteOrderStore(path: path)
+            let store = try fixture.open()
             epoch = store.epoch
             let created = try store.create("u1", Fixtures.input(metadata: .array([.string("ü")])), key: Fixtures.key("u1", "k"))
             _ = try store.track(created.order.id, TrackingInput(status: .delivered, note: nil))
             orders = try store.orders(userId: nil, limit: 10)
         }
-        let reopened = try SQLiteOrderStore(path: path)
+        let reopened = try fixture.open()
         #expect(reopened.epoch == epoch)
         #expect(try reopened.orders(userId: nil, limit: 10) == orders)
         #expect(try reopened.head() == 2)
@@ -26,12 +28,13 @@ import Orders
         let retry = try reopened.create("u1", Fixtures.input(metadata: .array([.string("ü")])), key: Fixtures.key("u1", "k"))
         #expect(retry.replayed && retry.event.seq == 1)
 
-        let other = try SQLiteOrderStore(path: dir.file("other.sqlite"))
+        let other = try StoreFixture(backend, in: dir, name: "other").open()
         #expect(other.epoch != epoch)
     }
 
-    @Test func pruningMovesTheFloorAndNeverReusesSeqs() throws {
-        let store = try SQLiteOrderStore(path: dir.file("prune.sqlite"))
+    @Test(arguments: StoreBackend.underTest) func pruningMovesTheFloorAndNeverReusesSeqs(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let store = try fixture.open()
         let a = try store.create("u1", key: Fixtures.key("u1", "old"), nowMs: 1_000).order   // seq 1
         _ = try store.track(a.id, TrackingInput(status: .packed), nowMs: 2_000)             // seq 2
         _ = try store.create("u2", nowMs: 3_000)                                            // seq 3
@@ -56,18 +59,38 @@ import Orders
         let late = try store.create("u1", key: Fixtures.key("u1", "old"), nowMs: 12_000)
         #expect(!late.replayed && late.event.seq == 5)
         // After reopening, the floor and the sequence hold.
-        let reopened = try SQLiteOrderStore(path: dir.file("prune.sqlite"))
+        let reopened = try fixture.open()
         #expect(try reopened.retainedFloor() == 3 && reopened.head() == 5)
     }
 
-    @Test func pruningStopsAtTheFirstNewerEvent() throws {
-        let store = try SQLiteOrderStore(path: dir.file("clock.sqlite"))
+    @Test(arguments: StoreBackend.underTest) func pruningStopsAtTheFirstNewerEvent(_ backend: StoreBackend) throws {
+        let store = try StoreFixture(backend, in: dir).open()
         _ = try store.create("u1", nowMs: 1_000)   // seq 1
         _ = try store.create("u1", nowMs: 5_000)   // seq 2
         _ = try store.create("u1", nowMs: 2_000)   // seq 3: the clock stepped back
         #expect(try store.pruneEvents(olderThanMs: 3_000) == 1)
         #expect(try store.retainedFloor() == 1)
         #expect(try store.allEvents().map(\.seq) == [2, 3])   // still contiguous above the floor
+    }
+
+    @Test(arguments: StoreBackend.underTest) func anotherStoreSeesCommits(_ backend: StoreBackend) throws {
+        let fixture = try StoreFixture(backend, in: dir)
+        let writer = try fixture.open()
+        let reader = try fixture.open()
+        #expect(reader.epoch == writer.epoch)
+        #expect(try reader.head() == 0)
+
+        let created = try writer.create("u1", nowMs: 1_000)
+        #expect(try reader.head() == 1)
+        #expect(try reader.order(id: created.order.id) == created.order)
+        #expect(try reader.events(after: 0, userId: "u1", limit: 10) == [created.event])
+
+        let tracked = try writer.track(created.order.id, TrackingInput(status: .shipped), nowMs: 2_000)
+        #expect(try reader.order(id: created.order.id) == tracked.order)
+        #expect(try reader.events(after: 1, userId: nil, limit: 10) == [tracked.event])
+        // Either store can write, and seqs go on from the shared head.
+        #expect(try reader.create("u2", nowMs: 3_000).event.seq == 3)
+        #expect(try writer.head() == 3)
     }
 
     @Test func readOnlyInstanceSeesWriterCommits() throws {
@@ -107,7 +130,7 @@ import Orders
             let store = try SQLiteOrderStore(path: newer)
             try store.db.execute("PRAGMA user_version = 99")
         }
-        #expect(throws: StorageError(code: nil, message: "\(newer) has schema version 99, newer than this build's 1")) {
+        #expect(throws: StorageError(code: nil, message: "\(newer) has schema version 99, newer than this build's 2")) {
             try SQLiteOrderStore(path: newer)
         }
         #expect(throws: StorageError.self) { try SQLiteOrderStore(path: newer, readOnly: true) }
@@ -129,8 +152,8 @@ import Orders
         #expect(try store.db.queryFirst("PRAGMA journal_mode") { $0.string(0) } == "wal")
         #expect(try store.db.queryFirst("PRAGMA synchronous") { $0.int64(0) } == 2)   // FULL
         #expect(try store.db.queryFirst("PRAGMA foreign_keys") { $0.int64(0) } == 1)
-        #expect(try store.db.queryFirst("PRAGMA user_version") { $0.int64(0) } == 1)
+        #expect(try store.db.queryFirst("PRAGMA user_version") { $0.int64(0) } == 2)
         let indexes = try store.db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name") { $0.string(0) }
-        #expect(indexes == ["events_by_user", "orders_by_created", "orders_by_user"])
+        #expect(indexes == ["events_by_user", "orders_by_created", "orders_by_seq", "orders_by_status_seq", "orders_by_user", "orders_by_user_seq"])
     }
 }

@@ -94,12 +94,14 @@ public final class OrderPushServer {
                                        maxBatch: config.maxWriteBatch,
                                        retentionMs: Int64(config.retentionDays) * 86_400_000, logger: logger)
         defer { writer.stopAndJoin() }
+        let searchReader = try SearchReader(storage: storage, group: group, logger: logger)
+        defer { searchReader.stopAndJoin() }
         // Process-wide: a user's connections may land on any loop.
         let userWrites = UserWriteLimiter(ratePerSecond: config.userWriteRate, burst: config.userWriteBurst)
         let attachServices: @Sendable (ServerLoop) throws -> Void = { loop in
             let readStore = try storage.openReader()
             loop.services = try OrderService(loop: loop, store: readStore, verifier: verifier, writer: writer,
-                                             userWrites: userWrites)
+                                             userWrites: userWrites, searchReader: searchReader)
         }
 
         var threads: [LoopThread] = []

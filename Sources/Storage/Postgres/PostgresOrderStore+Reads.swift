@@ -1,0 +1,107 @@
+import JSON
+import Orders
+
+extension PostgresOrderStore {
+    static let orderColumns = """
+        id, user_id, status, payment_method, total, items, shipping_address, metadata,
+        location_lat, location_lng, partner_name, partner_phone, created_at, updated_at
+        """
+
+    public func order(id: String) throws -> Order? {
+        try ensureConnected()
+        return try loadOrder(id: id)
+    }
+
+    public func orders(ids: [String]) throws -> [Order] {
+        try ensureConnected()
+        var found: [Order] = []
+        found.reserveCapacity(ids.count)
+        for id in ids {
+            if let order = try loadOrder(id: id) { found.append(order) }
+        }
+        return found
+    }
+
+    public func orders(userId: String?, limit: Int) throws -> [Order] {
+        guard limit > 0 else { return [] }
+        try ensureConnected()
+        // The same selection twice: once for the orders, once (as a subquery) for all
+        // their history rows, so a page costs two queries rather than one per order.
+        func selection(_ columns: String) -> String {
+            userId == nil
+                ? "SELECT \(columns) FROM orders ORDER BY created_at DESC, insertion DESC LIMIT $1"
+                : "SELECT \(columns) FROM orders WHERE user_id = $2 ORDER BY created_at DESC, insertion DESC LIMIT $1"
+        }
+        var params: [String?] = [String(limit)]
+        if let userId { params.append(userId) }
+        var orders = try connection.executeCached(selection(Self.orderColumns), params: params).map(Self.orderWithoutHistory)
+        guard !orders.isEmpty else { return [] }
+        let rows = try connection.executeCached("""
+            SELECT order_id, status, note, location_lat, location_lng, at FROM tracking_history
+            WHERE order_id IN (\(selection("id"))) ORDER BY order_id, position
+            """, params: params).map { (row) throws(PostgresError) in (try row.string(0), try Self.historyEntry(row, from: 1)) }
+        var histories: [String: [TrackingEntry]] = [:]
+        for (orderId, entry) in rows { histories[orderId, default: []].append(entry) }
+        for i in orders.indices { orders[i].tracking.history = histories[orders[i].id] ?? [] }
+        return orders
+    }
+
+    /// The order with its history, or `nil` if there is none with that id.
+    func loadOrder(id: String) throws(PostgresError) -> Order? {
+        guard var order = try connection.executeCached("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", params: [id])
+            .first(Self.orderWithoutHistory) else { return nil }
+        order.tracking.history = try connection.executeCached("""
+            SELECT status, note, location_lat, location_lng, at FROM tracking_history
+            WHERE order_id = $1 ORDER BY position
+            """, params: [id]).map { (row) throws(PostgresError) in try Self.historyEntry(row, from: 0) }
+        return order
+    }
+
+    /// A history entry from columns status, note, location_lat, location_lng, at starting at `first`.
+    static func historyEntry(_ row: PostgresRow, from first: Int) throws(PostgresError) -> TrackingEntry {
+        TrackingEntry(status: try decode(OrderStatus.self, row.string(first), column: "tracking_history.status"),
+                      note: row.optionalString(first + 1), location: try location(row, lat: first + 2, lng: first + 3),
+                      atMs: try row.int64(first + 4))
+    }
+
+    static func orderWithoutHistory(_ row: PostgresRow) throws(PostgresError) -> Order {
+        let id = try row.string(0)
+        let items: [OrderItem]
+        do {
+            items = try OrderItem.decodeList(try parseJSON(row.bytes(5), column: "items"))
+        } catch {
+            throw PostgresError(kind: .unexpectedValue, message: "order \(id): stored items unreadable: \(error)")
+        }
+        var partner: DeliveryPartner?
+        if let name = row.optionalString(10) { partner = DeliveryPartner(name: name, phone: row.optionalString(11) ?? "") }
+        return Order(
+            id: id, userId: try row.string(1), items: items, total: try row.double(4),
+            paymentMethod: try decode(PaymentMethod.self, row.string(3), column: "orders.payment_method"),
+            status: try decode(OrderStatus.self, row.string(2), column: "orders.status"),
+            shippingAddress: try parseJSON(row.bytes(6), column: "shipping_address"),
+            tracking: Tracking(location: try location(row, lat: 8, lng: 9), deliveryPartner: partner, history: []),
+            metadata: try parseJSON(row.bytes(7), column: "metadata"),
+            createdAtMs: try row.int64(12), updatedAtMs: try row.int64(13))
+    }
+
+    static func location(_ row: PostgresRow, lat: Int, lng: Int) throws(PostgresError) -> GeoPoint? {
+        guard let la = try row.optionalDouble(lat), let ln = try row.optionalDouble(lng) else { return nil }
+        return GeoPoint(lat: la, lng: ln)
+    }
+
+    static func parseJSON(_ bytes: [UInt8], column: String) throws(PostgresError) -> JSONValue {
+        do {
+            return try JSONValue.parse(bytes)
+        } catch {
+            throw PostgresError(kind: .unexpectedValue, message: "stored \(column) is not JSON: \(error)")
+        }
+    }
+
+    static func decode<E: RawRepresentable>(_: E.Type, _ raw: String, column: String) throws(PostgresError) -> E
+        where E.RawValue == String {
+        guard let value = E(rawValue: raw) else {
+            throw PostgresError(kind: .unexpectedValue, message: "stored \(column) has unknown value \"\(raw)\"")
+        }
+        return value
+    }
+}
