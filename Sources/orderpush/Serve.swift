@@ -13,6 +13,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Port for HTTP and WebSocket; 0 picks a free one (default 8080).") var port: UInt16?
     @Option(help: "SQLite database file (default data/orderpush.sqlite).") var db: String?
     @Option(name: .customLong("jwt-secret-file"), help: "HMAC key file for tokens (default: jwt-secret next to the database, created on first start).") var jwtSecretFile: String?
+    @Option(name: .customLong("jwt-keys"), help: "Folder of HMAC keys, one file per key named by its kid (instead of --jwt-secret-file); SIGHUP re-reads it.") var jwtKeys: String?
+    @Option(name: .customLong("jwt-primary"), help: "The kid of the primary key in --jwt-keys (needed when it holds several).") var jwtPrimary: String?
     @Option(help: "Folder of the web pages (default web).") var web: String?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serves HTTPS/WSS.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.") var tlsKey: String?
@@ -47,6 +49,8 @@ struct Serve: ParsableCommand {
             ConfigOption("port", port, \.port),
             ConfigOption("db", db, \.databasePath),
             ConfigOption("jwt-secret-file", jwtSecretFile, \.jwtSecretPath),
+            ConfigOption("jwt-keys", jwtKeys, \.jwtKeysDirectory),
+            ConfigOption("jwt-primary", jwtPrimary, \.jwtPrimaryKeyID),
             ConfigOption("web", web, \.webRoot),
             ConfigOption("tls-cert", tlsCert, \.tlsCertificatePath),
             ConfigOption("tls-key", tlsKey, \.tlsPrivateKeyPath),
@@ -83,6 +87,12 @@ struct Serve: ParsableCommand {
               config.userWriteRate >= 0, config.userWriteRate.isFinite,
               config.webSocketMessageRate >= 0, config.webSocketMessageRate <= 1_000_000 else {
             throw ValidationError("timeouts, limits and counts must be positive (--user-write-rate >= 0, --ws-message-rate 0...1000000, --max-header-bytes >= 1024, --max-output-bytes >= 65536, --loops 1...64)")
+        }
+        guard config.jwtKeysDirectory == nil || config.jwtSecretPath == nil else {
+            throw ValidationError("--jwt-keys and --jwt-secret-file are alternatives: give one")
+        }
+        guard config.jwtPrimaryKeyID == nil || config.jwtKeysDirectory != nil else {
+            throw ValidationError("--jwt-primary names a key of --jwt-keys, which is not given")
         }
         guard (config.tlsCertificatePath == nil) == (config.tlsPrivateKeyPath == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")

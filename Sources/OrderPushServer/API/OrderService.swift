@@ -21,7 +21,8 @@ import WebSocket
 /// backend on this loop's thread).
 final class OrderService: LoopServices {
     private unowned let loop: ServerLoop
-    private let authenticator: Authenticator
+    /// Replaced when SIGHUP reloads the signing keys (`ServiceMessage.signingKeys`).
+    private var authenticator: Authenticator
     private let orders: OrdersAPI
     private let polling: PollingEndpoint
     private let searchReader: SearchReader
@@ -118,6 +119,7 @@ final class OrderService: LoopServices {
         switch message {
         case .events(let events): fanOut.deliver(events)
         case .writeResults(let completions): writes.complete(completions)
+        case .signingKeys(let keys): authenticator = Authenticator(verifier: JWTVerifier(keys: keys))
         case .searchResults(let completions):
             for completion in completions {
                 pendingSearches -= 1
@@ -135,6 +137,8 @@ enum ServiceMessage: Sendable {
     case events([StoredEvent])
     /// Answers to writes this loop submitted.
     case writeResults([WriteCompletion])
+    /// SIGHUP reloaded the signing keys: requests from now on are checked against these.
+    case signingKeys(JWTKeySet)
     /// Answered searches this loop submitted.
     case searchResults([SearchCompletion])
 }
