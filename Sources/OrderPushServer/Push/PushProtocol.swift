@@ -214,9 +214,14 @@ final class PushProtocol {
         // A repeated subscribe starts over: the client asked for this replay explicitly.
         cancel(channel, of: connection, client: client)
         let head = max(lastDeliveredSeq, since ?? 0)
+        let replaying = since.map { $0 < lastDeliveredSeq } ?? false
+        // On an event stream, `subscribed` carries `id: head` when nothing is replayed: the
+        // client then has everything up to `head`, and a browser that reconnects before the
+        // next event resumes from there (with `Last-Event-ID`) instead of live-only. During a
+        // replay the replayed events' ids do that; an id of `head` would skip them.
         connection.sendFrame(connection.pushFraming.frame(PushMessage.subscribed(channel: channel, head: head, epoch: epoch),
-                                                          eventName: "subscribed"))
-        if let since, since < lastDeliveredSeq {
+                                                          eventName: "subscribed", id: replaying ? nil : head))
+        if let since, replaying {
             replays[connection.serial, default: [:]][channel] = since
             connection.notifiesWhenDrained = true
             continueReplays(on: connection, client: client)
