@@ -586,3 +586,48 @@ def test_client_asks_page_to_resync_when_cursor_is_from_another_history(server, 
           since: 1, epoch: 'not-this-database',
           onResync: (channel) => done([channel, c.lastSeq(channel)]) }});""")
     assert got == ["admin", None]
+
+
+def test_client_over_server_sent_events_replays_from_since_and_reports_its_transport(server, browsers):
+    customer = unique("sse")
+    first = server.api("POST", "/api/orders", {
+        "userId": customer, "paymentMethod": "cod",
+        "items": [{"productId": "p1", "name": "Tea", "quantity": 1, "price": 10.0}]})[1]
+    order_id = first["order"]["id"]
+    seqs = [first["seq"]]
+    for status in ("confirmed", "packed"):
+        seqs.append(server.api("PUT", f"/api/orders/{order_id}/tracking", {"status": status})[1]["seq"])
+
+    driver = browsers.new()
+    token = server.token(customer, "user")
+    channel = json.dumps("user:" + customer)
+    got = run_client(driver, server, f"""
+        const transports = [];
+        const c = m.connect({{ token: {json.dumps(token)}, transport: 'sse', onTransport: (t) => transports.push(t) }});
+        const seen = [];
+        c.subscribe({channel}, (ev) => {{
+          seen.push([ev.seq, ev.event, ev.channel]);
+          if (seen.length === 3) setTimeout(() => {{
+            const live = {{ seen, last: c.lastSeq({channel}), state: c.state, transport: c.transport }};
+            c.close();
+            done({{ ...live, transports, after: c.transport }});
+          }}, 300);
+        }}, {{ since: {seqs[0] - 1} }});""")
+    assert [s[0] for s in got["seen"]] == seqs
+    assert [s[1] for s in got["seen"]] == ["order.created", "tracking.updated", "tracking.updated"]
+    assert {s[2] for s in got["seen"]} == {f"user:{customer}"}
+    assert got["last"] == seqs[-1]
+    assert (got["state"], got["transport"]) == ("live", "sse")
+    assert got["transports"] == ["sse", None]
+    assert got["after"] is None
+
+
+def test_client_over_server_sent_events_asks_page_to_resync_for_another_history(server, browsers):
+    driver = browsers.new()
+    token = server.token(unique("ops"), "admin")
+    got = run_client(driver, server, f"""
+        const c = m.connect({{ token: {json.dumps(token)}, transport: 'sse' }});
+        c.subscribe('admin', () => done('event from another history'), {{
+          since: 1, epoch: 'not-this-database',
+          onResync: (channel) => done([channel, c.lastSeq(channel), c.transport]) }});""")
+    assert got == ["admin", None, "sse"]
