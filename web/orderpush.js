@@ -297,7 +297,10 @@ export class OrderPushClient {
   async #probeAfterFailures(failed) {
     this.#setState('reconnecting');
     const outcome = await this.#pollOnce({ deliver: this.#transport === 'auto' });
-    if (this.#state === 'closed' || this.#ws !== null) return;
+    if (this.#state === 'closed') return;
+    // A socket opened meanwhile took over. (While on streams, a background socket still
+    // connecting does not: the streams must go on until it opens.)
+    if (failed === 'websocket' ? this.#ws !== null : this.#isOpen()) return;
     if (outcome === 'auth') return; // #pollOnce already failed the client.
     if (this.#sse && this.#streams.size > 0) {
       // Other channels' streams get through, so this one's failures are not the network's.
