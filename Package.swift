@@ -4,7 +4,7 @@ import PackageDescription
 // Layering (each arrow is "may import"):
 //   orderpush (CLI) -> OrderPushServer -> Reactor, HTTP1, WebSocket, Auth, Storage
 //   HTTP1, WebSocket: pure protocol code, bytes in, values out, no sockets.
-//   Auth, WebSocket, Storage -> OpenSSLKit -> CSSL;  Storage -> CSQLite, Orders;  Reactor -> CLinux
+//   Auth, WebSocket, Storage -> OpenSSLKit -> CSSL;  WebSocket -> CZlib (permessage-deflate);  Storage -> CSQLite, Orders;  Reactor -> CLinux
 //   JSON: the one strict JSON parser and writer (standard library only), for Auth, Orders,
 //   Storage and the server (HTTP1 knows no JSON: the server writes its error bodies).
 //   OpenSSLKit also holds the one base64 and the one hex encoder.
@@ -30,10 +30,12 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "OpenSSLKit", dependencies: ["CSSL"]),
         .target(name: "HTTP1"),
-        .target(name: "WebSocket", dependencies: ["OpenSSLKit"]),
+        .target(name: "WebSocket", dependencies: ["OpenSSLKit", "CZlib"]),
         .target(name: "JSON"),
         .target(name: "Auth", dependencies: ["OpenSSLKit", "JSON"]),
         .target(name: "Orders", dependencies: ["JSON"]),

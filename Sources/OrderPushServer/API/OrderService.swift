@@ -35,7 +35,8 @@ final class OrderService: LoopServices {
         writes = WriteSubmission(loop: loop, writer: writer)
         orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
         polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads)
-        fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics)
+        fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics,
+                        compressor: loop.messageCompressor)
         push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads)
     }
 

@@ -28,6 +28,9 @@ final class ServerLoop {
     /// Unchecked exclusivity: loop-thread only, and touched once per delivery (see Connection).
     @exclusivity(unchecked) private var flushQueue: [Connection] = []
     var broadcastClients: [UInt64: Connection] = [:]
+    /// The loop's permessage-deflate compressors, shared by all its connections: each
+    /// message is compressed from a fresh state, so no connection needs its own (~256 KiB).
+    let messageCompressor = MessageCompressor()
 
     private(set) var isShuttingDown = false
     private var shutdownDeadlineMs: Int64 = 0

@@ -2,8 +2,9 @@ import Storage
 import WebSocket
 
 /// Delivers committed events to this loop's live subscribers: frames each event once per
-/// channel and queues the same bytes to every subscriber of that channel. Owned by the
-/// loop's thread; fed from the loop's mailbox in `seq` order.
+/// channel (plain, and compressed for permessage-deflate clients: see `FramedEvent`) and
+/// queues the same bytes to every subscriber of that channel. Owned by the loop's thread;
+/// fed from the loop's mailbox in `seq` order.
 final class FanOut {
     /// The newest `seq` this loop has fanned out. Replays read up to here and live delivery
     /// continues after it (see `PushProtocol` for the seam).
@@ -14,10 +15,12 @@ final class FanOut {
     /// to that seq are skipped. Almost always empty; entries go once this loop has caught up.
     private var skipThrough: [UInt64: [String: Int64]] = [:]
     private let metrics: ServerMetrics
+    private let compressor: MessageCompressor
 
-    init(lastDeliveredSeq: Int64, metrics: ServerMetrics) {
+    init(lastDeliveredSeq: Int64, metrics: ServerMetrics, compressor: MessageCompressor) {
         self.lastDeliveredSeq = lastDeliveredSeq
         self.metrics = metrics
+        self.compressor = compressor
     }
 
     /// Committed events, in `seq` order. Events this loop has already delivered are ignored.
@@ -52,14 +55,49 @@ final class FanOut {
 
     private func send(_ event: StoredEvent, channel: String) {
         guard let subscribers = registry.connections(on: channel), !subscribers.isEmpty else { return }
-        let frame = FrameEncoder.frame(opcode: .text, payload: PushMessage.event(event, channel: channel))
+        var framed = FramedEvent(payload: PushMessage.event(event, channel: channel), compressor: compressor)
         var delivered = 0
         for connection in subscribers {
             if !skipThrough.isEmpty, let through = skipThrough[connection.serial]?[channel], event.seq <= through { continue }
-            connection.sendFrame(frame)
+            connection.sendFrame(framed.frame(deflateWindowBits: connection.deflateWindowBits))
             delivered += 1
         }
         metrics.messagesDelivered.add(delivered, ordering: .relaxed)
+    }
+}
+
+/// One event as it goes out on one channel: the plain frame and the permessage-deflate one
+/// (RSV1), each made on first need. So an event is framed at most twice per channel however
+/// many subscribe, and every subscriber of a kind gets the very same bytes: compressed from
+/// a fresh deflate state (we answer `server_no_context_takeover`), a frame fits any client
+/// that negotiated the same window, which is 15 but for clients that asked for less.
+struct FramedEvent {
+    private let payload: [UInt8]
+    private let compressor: MessageCompressor
+    private var plain: [UInt8]?
+    /// By window size; a nil frame: compressing did not pay (tiny event), send it plain.
+    private var compressed: [(windowBits: Int, frame: [UInt8]?)] = []
+
+    init(payload: [UInt8], compressor: MessageCompressor) {
+        self.payload = payload
+        self.compressor = compressor
+    }
+
+    /// The frame for a client that negotiated deflate with this window; 0: not negotiated.
+    mutating func frame(deflateWindowBits bits: Int) -> [UInt8] {
+        if bits != 0 {
+            if let made = compressed.first(where: { $0.windowBits == bits }) {
+                if let frame = made.frame { return frame }
+            } else {
+                let frame = compressor.compressedFrame(opcode: .text, payload: payload, windowBits: bits)
+                compressed.append((bits, frame))
+                if let frame { return frame }
+            }
+        }
+        if let plain { return plain }
+        let frame = FrameEncoder.frame(opcode: .text, payload: payload)
+        plain = frame
+        return frame
     }
 }
 

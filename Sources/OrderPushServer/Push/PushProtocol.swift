@@ -222,7 +222,7 @@ final class PushProtocol {
                 var sentAll = true
                 for event in page where event.seq <= lastDeliveredSeq {
                     guard connection.queuedOutputBytes < budget else { sentAll = false; break }
-                    connection.sendFrame(FrameEncoder.frame(opcode: .text, payload: PushMessage.event(event, channel: channel)))
+                    connection.sendMessage(.text, PushMessage.event(event, channel: channel))
                     cursor = event.seq
                 }
                 guard connection.webSocket?.closeSent == false else { return }
