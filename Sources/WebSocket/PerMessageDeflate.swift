@@ -9,7 +9,8 @@ public struct DeflateParameters: Equatable, Sendable {
     /// value, else 15. Inbound messages are inflated with this window.
     public var clientWindowBits: Int
     /// The client resets its compressor after every message (`client_no_context_takeover`),
-    /// so the inflater need not outlive a message.
+    /// so the inflater need not outlive a message. The server's negotiation always asks
+    /// for it (see `PerMessageDeflate`); a reader also supports clients that keep context.
     public var clientNoContextTakeover: Bool
 
     public init(serverWindowBits: Int = 15, clientWindowBits: Int = 15, clientNoContextTakeover: Bool = false) {
@@ -26,6 +27,13 @@ public struct DeflateParameters: Equatable, Sendable {
 
 /// The server's side of the permessage-deflate negotiation (RFC 7692 §5, §7.1): picks the
 /// first acceptable offer of the client's `Sec-WebSocket-Extensions` and writes the answer.
+///
+/// The answer always carries both `server_no_context_takeover` (so one compressed frame
+/// can go to many clients) and `client_no_context_takeover` (§7.1.1.2 lets a server ask for
+/// it even when not offered): the inflater for a client's message then lives only while
+/// that message is read, so an idle connection holds no ~40 KiB window, even when the
+/// client (as Chromium does) compresses what it sends. Context takeover would only help
+/// the client's short subscribe messages.
 public enum PerMessageDeflate {
     public static let extensionName = "permessage-deflate"
 
@@ -46,7 +54,7 @@ public enum PerMessageDeflate {
     private static func accept(_ parameters: [(name: String, value: String?)]) -> (parameters: DeflateParameters, response: String)? {
         var seen = Set<String>()
         var accepted = DeflateParameters()
-        var response = extensionName + "; server_no_context_takeover"
+        var response = extensionName + "; server_no_context_takeover; client_no_context_takeover"
         var clientWindowValue: Int?
         var serverWindowValue: Int?
         for (rawName, value) in parameters {
@@ -56,8 +64,7 @@ public enum PerMessageDeflate {
             case "server_no_context_takeover":
                 guard value == nil else { return nil }   // always answered anyway
             case "client_no_context_takeover":
-                guard value == nil else { return nil }
-                accepted.clientNoContextTakeover = true
+                guard value == nil else { return nil }   // answered in any case
             case "server_max_window_bits":
                 // Required value 8...15. zlib's raw deflate has no 8-bit window (it needs 9),
                 // and answering with a larger window than offered is not allowed: decline.
@@ -73,7 +80,7 @@ public enum PerMessageDeflate {
                 return nil
             }
         }
-        if accepted.clientNoContextTakeover { response += "; client_no_context_takeover" }
+        accepted.clientNoContextTakeover = true
         if let serverWindowValue {
             accepted.serverWindowBits = serverWindowValue
             response += "; server_max_window_bits=\(serverWindowValue)"

@@ -31,7 +31,7 @@ extension ServerLoop {
             guard valid else {
                 return .respond(.error(.badRequest, code: "bad_request", message: "the body must be UTF-8 text"))
             }
-            group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: request.body)))
+            group.postToAll(.broadcast(request.body))
             return .respond(.json(.accepted, Array(#"{"published":true}"#.utf8)))
         case .metrics, .push, .orders, .ordersManage, .order, .orderTracking:
             guard let services else {
@@ -69,7 +69,7 @@ extension ServerLoop {
         case (.echo, .binary(let bytes)):
             connection.sendMessage(.binary, bytes)
         case (.broadcast, .text(let bytes)):
-            group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: bytes)))
+            group.postToAll(.broadcast(bytes))
         case (.push, _):
             services?.webSocketMessage(message, on: connection)
         default:

@@ -181,11 +181,14 @@ final class ServerLoop {
             switch message {
             case .shutdown:
                 beginShutdown()
-            case .broadcast(let shared):
-                // A copy owned by this loop: every loop got the same array, and its reference
-                // count, touched once per delivery, would bounce between the cores.
-                let frame = shared.withUnsafeBufferPointer { Array($0) }
-                for connection in broadcastClients.values { connection.sendFrame(frame) }
+            case .broadcast(let payload):
+                // The frames are made here, so they are this loop's own arrays: the shared
+                // payload's reference count is not touched per delivery (it would bounce
+                // between the cores).
+                var framed = FramedEvent(payload: payload, compressor: messageCompressor)
+                for connection in broadcastClients.values {
+                    connection.sendFrame(framed.frame(deflateWindowBits: connection.deflateWindowBits))
+                }
                 metrics.messagesDelivered.add(broadcastClients.count, ordering: .relaxed)
             case .service(let message):
                 services?.mailbox(message)
