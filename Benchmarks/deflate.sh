@@ -91,7 +91,7 @@ if command -v valgrind >/dev/null; then
         timeout 400 "$LOADGEN" throughput --port "$PORT" -s "$SUBS" -m "$MSGS" --size "$SIZE" --timeout 380 --idle-timeout 60 \
             "${ext[@]}" > "$WORK/cg-$mode.jsonl" 2> "$WORK/cg-$mode.txt" || log "loadgen throughput exited with $?"
         stop
-        total=$(callgrind_annotate "$WORK/callgrind-$mode.out" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')
+        total=$(callgrind_annotate "$WORK/callgrind-$mode.out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done { gsub(",", "", $1); print $1; done = 1 }')
         missing=$(field "$WORK/cg-$mode.jsonl" missing)
         ir[$mode]=$(python3 -c "print(f'{$total / ($SUBS * $MSGS):.0f} (missing $missing)')")
     done
