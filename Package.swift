@@ -4,7 +4,8 @@ import PackageDescription
 // Layering (each arrow is "may import"):
 //   orderpush (CLI) -> OrderPushServer -> Reactor, HTTP1, WebSocket, Auth, Storage
 //   HTTP1, WebSocket: pure protocol code, bytes in, values out, no sockets.
-//   Auth, WebSocket, Storage -> OpenSSLKit -> CSSL;  Storage -> CSQLite, CLibPQ, Orders;  Reactor -> CLinux
+//   Auth, WebSocket, Storage -> OpenSSLKit -> CSSL;  WebSocket -> CZlib (permessage-deflate);
+//   Storage -> CSQLite, CLibPQ, Orders;  Reactor -> CLinux
 //   JSON: the one strict JSON parser and writer (standard library only), for Auth, Orders,
 //   Storage and the server (HTTP1 knows no JSON: the server writes its error bodies).
 //   OpenSSLKit also holds the one base64 and the one hex encoder.
@@ -32,10 +33,12 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
                        providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "OpenSSLKit", dependencies: ["CSSL"]),
         .target(name: "HTTP1"),
-        .target(name: "WebSocket", dependencies: ["OpenSSLKit"]),
+        .target(name: "WebSocket", dependencies: ["OpenSSLKit", "CZlib"]),
         .target(name: "JSON"),
         .target(name: "Auth", dependencies: ["OpenSSLKit", "JSON"]),
         .target(name: "Orders", dependencies: ["JSON"]),

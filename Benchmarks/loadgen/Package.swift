@@ -11,8 +11,10 @@ let package = Package(
     targets: [
         // Header-only: epoll, sockets and friends that Swift's Glibc module does not show.
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
+        // zlib, to inflate permessage-deflate messages (--extensions).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
         .executableTarget(name: "loadgen", dependencies: [
-            "CEpoll",
+            "CEpoll", "CZlib",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .testTarget(name: "LoadGenTests", dependencies: ["loadgen"]),

@@ -4,12 +4,14 @@ public enum FrameEncoder {
     /// Longest header: 2 bytes plus a 64-bit extended length (no mask key from a server).
     public static let maxHeaderLength = 10
 
-    /// A complete frame: header followed by `payload`.
-    public static func frame(opcode: WebSocketOpcode, payload: some Collection<UInt8>, fin: Bool = true) -> [UInt8] {
+    /// A complete frame: header followed by `payload`. `compressed` sets RSV1, which marks
+    /// a permessage-deflate message (RFC 7692 §6; data frames only).
+    public static func frame(opcode: WebSocketOpcode, payload: some Collection<UInt8>, fin: Bool = true,
+                             compressed: Bool = false) -> [UInt8] {
         let length = payload.count
         var out = [UInt8]()
         out.reserveCapacity(maxHeaderLength + length)
-        appendHeader(to: &out, opcode: opcode, length: length, fin: fin)
+        appendHeader(to: &out, opcode: opcode, length: length, fin: fin, compressed: compressed)
         out.append(contentsOf: payload)
         return out
     }
@@ -32,11 +34,13 @@ public enum FrameEncoder {
 
     /// Appends the header with the shortest length encoding: 7 bits up to 125,
     /// 126 + 16 bits up to 65535, else 127 + 64 bits.
-    static func appendHeader(to out: inout [UInt8], opcode: WebSocketOpcode, length: Int, fin: Bool = true) {
+    static func appendHeader(to out: inout [UInt8], opcode: WebSocketOpcode, length: Int, fin: Bool = true,
+                             compressed: Bool = false) {
         precondition(length >= 0, "BUG DETECTED: negative WebSocket payload length")
         precondition(!opcode.isControl || (fin && length <= 125),
                      "BUG DETECTED: control frames must be final and carry at most 125 bytes")
-        out.append((fin ? 0x80 : 0) | opcode.rawValue)
+        precondition(!compressed || !opcode.isControl, "BUG DETECTED: control frames are never compressed")
+        out.append((fin ? 0x80 : 0) | (compressed ? 0x40 : 0) | opcode.rawValue)
         switch length {
         case 0...125:
             out.append(UInt8(length))

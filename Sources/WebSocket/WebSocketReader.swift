@@ -5,6 +5,12 @@
 /// UTF-8-checked incrementally (fail fast with 1007, Autobahn 6.4.*) and the raw buffer
 /// only ever holds an incomplete header or bytes the caller has not pulled yet.
 ///
+/// With permessage-deflate negotiated (RFC 7692), RSV1 on the first frame of a data message
+/// marks it compressed: its payload is inflated as it arrives, in bounded steps, and the
+/// inflated size is what counts against the message limit, so a small compressed bomb is
+/// closed with 1009 before it can grow memory. The inflater exists only from the first
+/// compressed message on (and only for that message when the client resets its context).
+///
 /// After `.violation` or `.close` the reader is stopped: it drops further input and
 /// `next()` returns nil forever.
 public struct WebSocketReader: Sendable {
@@ -21,6 +27,8 @@ public struct WebSocketReader: Sendable {
     }
 
     private let maxMessageBytes: Int
+    /// nil: permessage-deflate was not negotiated, so RSV1 is a protocol error.
+    private let inflation: InflateSettings?
     private var phase = Phase.header
 
     // Raw bytes not consumed yet: buffer[readIndex...].
@@ -40,6 +48,12 @@ public struct WebSocketReader: Sendable {
     // The data message being assembled; `messageOpcode` is nil when none is open.
     private var messageOpcode: WebSocketOpcode?
     private var message: [UInt8] = []
+    /// The open message came with RSV1: its payload is deflate data.
+    private var messageCompressed = false
+    /// Payload bytes of the open message as sent (compressed ones for a compressed message).
+    private var messageWireBytes = 0
+    /// Kept between messages while the client keeps its context (context takeover).
+    private var inflater: MessageInflater?
     private var textValidator = UTF8Validator()
     // Payload of the control frame being read (kept apart: control frames may sit between fragments).
     private var control: [UInt8] = []
@@ -48,12 +62,20 @@ public struct WebSocketReader: Sendable {
     private static let retainedBufferCapacity = 64 * 1024
     private static let maxUpfrontReservation = 1 << 20
 
-    /// - Parameter maxMessageBytes: largest message (sum of its fragments) accepted; a frame
-    ///   header that would take a message past it is answered with 1009 before any payload is buffered.
-    public init(maxMessageBytes: Int) {
+    /// - Parameters:
+    ///   - maxMessageBytes: largest message (sum of its fragments, after inflating) accepted;
+    ///     a frame header that would take a message past it is answered with 1009 before any
+    ///     payload is buffered, and so is inflated output that would.
+    ///   - inflation: how to inflate compressed messages when permessage-deflate was
+    ///     negotiated; nil otherwise.
+    public init(maxMessageBytes: Int, inflation: InflateSettings? = nil) {
         precondition(maxMessageBytes >= 0, "BUG DETECTED: negative WebSocket message limit")
         self.maxMessageBytes = maxMessageBytes
+        self.inflation = inflation
     }
+
+    /// Whether an inflater is held (kept between messages only with context takeover).
+    public var holdsInflater: Bool { inflater != nil }
 
     /// True once a `.close` or `.violation` was produced (or is about to be): nothing more will be read.
     public var isStopped: Bool { phase == .stopped }
@@ -70,9 +92,9 @@ public struct WebSocketReader: Sendable {
         guard phase != .stopped, !bytes.isEmpty else { return }
         var rest = bytes
         if phase == .payload && frameRemaining > 0 && readIndex == buffer.count {
-            let (consumed, valid) = consumePayload(bytes)
-            if !valid {
-                pendingViolation = Self.invalidText
+            let (consumed, violation) = consumePayload(bytes)
+            if let violation {
+                pendingViolation = violation
                 stop()
                 return
             }
@@ -117,13 +139,13 @@ public struct WebSocketReader: Sendable {
                     }
                     let pending = buffer   // a second reference, so reading it while self mutates is safe
                     let start = readIndex
-                    let (consumed, valid) = pending.withUnsafeBytes {
+                    let (consumed, violation) = pending.withUnsafeBytes {
                         consumePayload(UnsafeRawBufferPointer(rebasing: $0[start...]))
                     }
                     readIndex += consumed
-                    guard valid else {
+                    if let violation {
                         stop()
-                        return Self.invalidText
+                        return violation
                     }
                     if frameRemaining > 0 {
                         compact()
@@ -152,11 +174,16 @@ public struct WebSocketReader: Sendable {
         let fin = first & 0x80 != 0
 
         // Checks that need only the first two bytes come first, so a bad frame fails at once.
-        if first & 0x70 != 0 {
+        let compressedBit = first & 0x40 != 0
+        if first & 0x30 != 0 || (compressedBit && inflation == nil) {
             return .violation(.violation(code: CloseCode.protocolError, reason: "reserved bits set without an extension"))
         }
         guard let opcode = WebSocketOpcode(rawValue: first & 0x0F) else {
             return .violation(.violation(code: CloseCode.protocolError, reason: "reserved opcode"))
+        }
+        // RFC 7692 §6.1: RSV1 only on the first frame of a data message.
+        if compressedBit && (opcode.isControl || opcode == .continuation) {
+            return .violation(.violation(code: CloseCode.protocolError, reason: "RSV1 set on a control or continuation frame"))
         }
         if second & 0x80 == 0 {
             return .violation(.violation(code: CloseCode.protocolError, reason: "client frame not masked"))
@@ -192,7 +219,13 @@ public struct WebSocketReader: Sendable {
             }
             length = Int(value)
         }
-        if !opcode.isControl && length > maxMessageBytes - message.count {
+        // A compressed message's wire size is checked here too (its inflated size as it
+        // inflates); stored deflate blocks make incompressible data a little larger, hence
+        // the slack.
+        let startsCompressed = compressedBit || (opcode == .continuation && messageCompressed)
+        let wireLimit = startsCompressed ? maxMessageBytes + maxMessageBytes / 512 + 64 : maxMessageBytes
+        let wireSoFar = opcode == .continuation ? messageWireBytes : 0
+        if !opcode.isControl && length > wireLimit - wireSoFar {
             return .violation(.violation(code: CloseCode.messageTooBig,
                                          reason: "message over \(maxMessageBytes) bytes"))
         }
@@ -211,27 +244,42 @@ public struct WebSocketReader: Sendable {
         if opcode.isControl {
             control = []
             control.reserveCapacity(length)
-        } else if opcode != .continuation {
-            messageOpcode = opcode
-            textValidator.reset()
-            // Reserving the first frame up front avoids regrowing a big single-frame message;
-            // capped so a header alone cannot pin much memory (appends grow geometrically).
-            message.reserveCapacity(min(length, Self.maxUpfrontReservation))
+        } else {
+            if opcode != .continuation {
+                messageOpcode = opcode
+                messageCompressed = compressedBit
+                messageWireBytes = 0
+                textValidator.reset()
+                // Reserving the first frame up front avoids regrowing a big single-frame message;
+                // capped so a header alone cannot pin much memory (appends grow geometrically).
+                // A compressed message grows as it inflates.
+                if !compressedBit { message.reserveCapacity(min(length, Self.maxUpfrontReservation)) }
+            }
+            messageWireBytes += length
         }
         return .ready
     }
 
     // MARK: - Payload
 
-    /// Unmasks up to `frameRemaining` bytes of `chunk` into the current message or control
-    /// payload. Returns how many bytes were taken and false if text stopped being valid UTF-8.
-    private mutating func consumePayload(_ chunk: UnsafeRawBufferPointer) -> (consumed: Int, valid: Bool) {
+    /// Unmasks up to `frameRemaining` bytes of `chunk` into the current message (inflating
+    /// it if compressed) or control payload. Returns how many bytes were taken and the
+    /// violation found (text no longer valid UTF-8, inflated message too big, bad deflate data).
+    private mutating func consumePayload(_ chunk: UnsafeRawBufferPointer) -> (consumed: Int, violation: WebSocketInbound?) {
         let count = min(chunk.count, frameRemaining)
-        guard count > 0 else { return (0, true) }
+        guard count > 0 else { return (0, nil) }
         let part = UnsafeRawBufferPointer(rebasing: chunk[..<count])
         var valid = true
         if frameOpcode.isControl {
             Self.appendUnmasked(part, to: &control, key: maskKey, phase: maskPhase)
+        } else if messageCompressed {
+            var compressed: [UInt8] = []
+            compressed.reserveCapacity(count)
+            Self.appendUnmasked(part, to: &compressed, key: maskKey, phase: maskPhase)
+            maskPhase = (maskPhase + count) & 3
+            frameRemaining -= count
+            let violation = compressed.withUnsafeBytes { inflate($0) }
+            return (count, violation)
         } else {
             let start = message.count
             Self.appendUnmasked(part, to: &message, key: maskKey, phase: maskPhase)
@@ -243,7 +291,36 @@ public struct WebSocketReader: Sendable {
         }
         maskPhase = (maskPhase + count) & 3
         frameRemaining -= count
-        return (count, valid)
+        return (count, valid ? nil : Self.invalidText)
+    }
+
+    /// Inflates deflate data of the open compressed message into `message`, creating the
+    /// inflater on first use; checks the output's size and (for text) its UTF-8 as it grows.
+    private mutating func inflate(_ data: UnsafeRawBufferPointer) -> WebSocketInbound? {
+        guard let inflation else { return Self.corruptData }
+        if inflater == nil {
+            inflater = MessageInflater(windowBits: inflation.windowBits)
+            guard inflater != nil else {
+                return .violation(code: CloseCode.internalError, reason: "cannot allocate an inflater")
+            }
+        }
+        // Moved out for the call, so the closure can check text without overlapping access to self.
+        var output: [UInt8] = []
+        swap(&output, &message)
+        var validator = textValidator
+        let isText = messageOpcode == .text
+        let outcome = inflater!.inflate(data, into: &output, limit: maxMessageBytes) { bytes, start in
+            guard isText else { return true }
+            return bytes.withUnsafeBytes { validator.feed(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        }
+        swap(&output, &message)
+        textValidator = validator
+        switch outcome {
+        case .ok: return nil
+        case .rejected: return Self.invalidText
+        case .tooBig: return .violation(code: CloseCode.messageTooBig, reason: "message over \(maxMessageBytes) bytes once inflated")
+        case .corrupt: return Self.corruptData
+        }
     }
 
     private static func appendUnmasked(_ part: UnsafeRawBufferPointer, to target: inout [UInt8], key: UInt32, phase: Int) {
@@ -263,6 +340,17 @@ public struct WebSocketReader: Sendable {
             return closeItem(takeControl())
         case .text, .binary, .continuation:
             guard frameFin, let opcode = messageOpcode else { return nil }
+            if messageCompressed {
+                // §7.2.2: the stripped sync-flush tail goes back before the message ends.
+                let violation = syncFlushTail.withUnsafeBytes { inflate($0) }
+                if inflation?.noContextTakeover == true {
+                    inflater = nil   // the next message starts afresh: free the window now
+                } else {
+                    inflater?.messageEnded()
+                }
+                messageCompressed = false
+                if let violation { return violation }
+            }
             messageOpcode = nil
             var payload: [UInt8] = []
             swap(&payload, &message)
@@ -301,6 +389,8 @@ public struct WebSocketReader: Sendable {
 
     private static let invalidText = WebSocketInbound.violation(code: CloseCode.invalidPayload,
                                                                 reason: "text is not valid UTF-8")
+    private static let corruptData = WebSocketInbound.violation(code: CloseCode.invalidPayload,
+                                                                reason: "compressed message is not valid deflate data")
 
     /// Drops consumed bytes. Called only when `next()` is about to return nil, when at most
     /// an incomplete header (< 14 bytes) is left, so the move is cheap.
@@ -326,5 +416,7 @@ public struct WebSocketReader: Sendable {
         message = []
         control = []
         messageOpcode = nil
+        messageCompressed = false
+        inflater = nil
     }
 }

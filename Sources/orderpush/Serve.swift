@@ -36,6 +36,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("poll-limit"), help: "Events per polling answer at most (default 500).") var pollLimit: Int?
     @Option(name: .customLong("write-batch"), help: "Writes committed in one transaction at most (group commit; default 256).") var writeBatch: Int?
     @Option(name: .customLong("user-write-rate"), help: "Order writes per second per user token (sub), in bursts of twice that; 0 turns it off (default 10). Admin and service tokens are not limited.") var userWriteRate: Double?
+    @Flag(name: .customLong("no-deflate"), help: "Do not negotiate permessage-deflate (WebSocket compression).") var noDeflate = false
     @Flag(help: "Add /ws/echo, an unauthenticated echo endpoint (conformance suites, benchmarks).") var echo = false
     @Flag(help: "Add /ws/broadcast and POST /publish, unauthenticated (benchmarks).") var bench = false
 
@@ -73,6 +74,7 @@ struct Serve: ParsableCommand {
             ConfigOption("user-write-rate", userWriteRate, \.userWriteRate),
             ConfigOption(flag: "no-plain", noPlain) { $0.servePlain = false },
             ConfigOption(flag: "echo", echo) { $0.enableEcho = true },
+            ConfigOption(flag: "no-deflate", noDeflate) { $0.enableDeflate = false },
             ConfigOption(flag: "bench", bench) { $0.enableBench = true },
         ]
         for option in options { try option.apply(&config) }

@@ -41,7 +41,8 @@ final class OrderService: LoopServices {
         orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
         polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads)
         self.searchReader = searchReader
-        fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics)
+        fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics,
+                        compressor: loop.messageCompressor)
         push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads)
     }
 

@@ -26,6 +26,9 @@ final class Connection: EventHandler {
     /// The queue cap past which a WebSocket or event-stream client is closed as a slow consumer.
     @exclusivity(unchecked) private var outputCap: Int
     @exclusivity(unchecked) var isQueuedForFlush = false
+    /// The window this client lets us compress with (permessage-deflate), 0 when it did not
+    /// negotiate compression. Read per delivery, so a plain field rather than the machine's state.
+    private(set) var deflateWindowBits = 0
     /// Set while the application feeds this connection at its pace (a replay): tell it when
     /// the queue has drained.
     var notifiesWhenDrained = false
@@ -132,6 +135,7 @@ final class Connection: EventHandler {
             loop.metrics.countRequest(status: 101)
             send(response)
             outputCap = maxOutputBytes
+            deflateWindowBits = machine.webSocketStatus?.deflate?.serverWindowBits ?? 0
             loop.webSocketOpened(self)
         case .openEventStream(let response, let maxOutputBytes):
             loop.metrics.countRequest(status: 200)
@@ -185,6 +189,17 @@ final class Connection: EventHandler {
             return
         }
         send(frame)
+    }
+
+    /// Queues one whole message, compressed with the loop's shared compressor when this
+    /// client negotiated permessage-deflate (and compressing pays), else as a plain frame.
+    func sendMessage(_ opcode: WebSocketOpcode, _ payload: [UInt8]) {
+        if deflateWindowBits != 0,
+           let frame = loop.messageCompressor.compressedFrame(opcode: opcode, payload: payload, windowBits: deflateWindowBits) {
+            sendFrame(frame)
+        } else {
+            sendFrame(FrameEncoder.frame(opcode: opcode, payload: payload))
+        }
     }
 
     // MARK: - Output

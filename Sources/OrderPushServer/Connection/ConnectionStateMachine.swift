@@ -85,7 +85,7 @@ struct ConnectionStateMachine {
         var messageBucket: TokenBucket?
 
         init(session: WebSocketSession, nowMs: Int64) {
-            reader = WebSocketReader(maxMessageBytes: session.maxMessageBytes)
+            reader = WebSocketReader(maxMessageBytes: session.maxMessageBytes, inflation: session.deflate?.inflation)
             self.session = session
             lastInboundMs = nowMs
             messageBucket = session.messageRate.map {
@@ -145,7 +145,7 @@ struct ConnectionStateMachine {
 
     var webSocketStatus: WebSocketStatus? {
         guard case .webSocket(let ws) = state else { return nil }
-        return WebSocketStatus(endpoint: ws.session.endpoint, closeSent: ws.closeSent)
+        return WebSocketStatus(endpoint: ws.session.endpoint, closeSent: ws.closeSent, deflate: ws.session.deflate)
     }
 
     /// What the application chose for the event stream; nil unless streaming.

@@ -1,3 +1,5 @@
+import WebSocket
+
 /// What the application chose for an upgraded connection: which endpoint the client reached
 /// and the limits that apply to it. The per-connection protocol state (reader, close and
 /// ping bookkeeping) lives in `ConnectionStateMachine.WebSocketState`.
@@ -17,12 +19,16 @@ struct WebSocketSession {
     /// Data messages the client may send; nil: unlimited (the echo and bench endpoints,
     /// whose clients legitimately send thousands of messages at once).
     let messageRate: MessageRateLimit?
+    /// permessage-deflate as negotiated in the handshake; nil: not in use.
+    let deflate: DeflateParameters?
 
-    init(endpoint: Endpoint, maxMessageBytes: Int, maxOutputBytes: Int, messageRate: MessageRateLimit? = nil) {
+    init(endpoint: Endpoint, maxMessageBytes: Int, maxOutputBytes: Int, messageRate: MessageRateLimit? = nil,
+         deflate: DeflateParameters? = nil) {
         self.endpoint = endpoint
         self.maxMessageBytes = maxMessageBytes
         self.maxOutputBytes = maxOutputBytes
         self.messageRate = messageRate
+        self.deflate = deflate
     }
 }
 
@@ -31,6 +37,8 @@ struct WebSocketSession {
 struct WebSocketStatus {
     let endpoint: WebSocketSession.Endpoint
     let closeSent: Bool
+    /// permessage-deflate as negotiated; nil: not in use.
+    var deflate: DeflateParameters? = nil
 }
 
 /// Inbound data messages allowed per second, with bursts of `burst`.

@@ -3,8 +3,16 @@ import WebSocket
 
 /// Checks an HTTP request against RFC 6455 §4.2.1 and builds the 101 answer.
 enum WebSocketUpgrade {
+    /// The 101 answer and the permessage-deflate parameters it accepted (nil: none).
+    struct Accepted {
+        let response: HTTPResponse
+        let deflate: DeflateParameters?
+    }
+
     /// The 101 response, or the error response that refuses the upgrade.
-    static func validate(_ request: HTTPRequest) -> Result<HTTPResponse, HTTPResponseError> {
+    /// - Parameter negotiateDeflate: accept a permessage-deflate offer (RFC 7692) if there
+    ///   is an acceptable one; an unacceptable offer is simply not answered.
+    static func validate(_ request: HTTPRequest, negotiateDeflate: Bool = false) -> Result<Accepted, HTTPResponseError> {
         guard request.method == "GET" else {
             return .failure(.init(.methodNotAllowed, "method_not_allowed", "a WebSocket handshake uses GET"))
         }
@@ -33,6 +41,11 @@ enum WebSocketUpgrade {
         headers.add("Upgrade", "websocket")
         headers.add("Connection", "Upgrade")
         headers.add("Sec-WebSocket-Accept", WebSocketHandshake.acceptValue(forKey: keys[0].trimmingSpaces))
-        return .success(HTTPResponse(status: .switchingProtocols, headers: headers))
+        var deflate: DeflateParameters?
+        if negotiateDeflate, let (parameters, answer) = PerMessageDeflate.negotiate(offers: request.headers.values("Sec-WebSocket-Extensions")) {
+            deflate = parameters
+            headers.add("Sec-WebSocket-Extensions", answer)
+        }
+        return .success(Accepted(response: HTTPResponse(status: .switchingProtocols, headers: headers), deflate: deflate))
     }
 }

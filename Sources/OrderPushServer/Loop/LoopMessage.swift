@@ -2,7 +2,8 @@
 enum LoopMessage: Sendable {
     /// Start the graceful shutdown: close 1001 to every WebSocket, finish answers, stop.
     case shutdown
-    /// `--bench`: a text frame, already encoded, for every `/ws/broadcast` client.
+    /// `--bench`: a text message for every `/ws/broadcast` client (each loop frames it, plain
+    /// and compressed, once: see `FramedEvent`).
     case broadcast([UInt8])
     /// SIGHUP: build a new TLS context from these files for the loop's listeners (the old one
     /// stays with the connections made from it); on failure keep the old one and log why.

@@ -31,7 +31,7 @@ extension ServerLoop {
             guard valid else {
                 return .respond(.error(.badRequest, code: "bad_request", message: "the body must be UTF-8 text"))
             }
-            group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: request.body)))
+            group.postToAll(.broadcast(request.body))
             return .respond(.json(.accepted, Array(#"{"published":true}"#.utf8)))
         case .metrics, .push, .events, .orders, .ordersManage, .ordersSearch, .order, .orderTracking:
             guard let services else {
@@ -44,10 +44,10 @@ extension ServerLoop {
     /// Validates the handshake and builds the upgrade outcome for an endpoint.
     func upgrade(_ request: HTTPRequest, to endpoint: WebSocketSession.Endpoint,
                  maxMessageBytes: Int, maxOutputBytes: Int) -> RequestOutcome {
-        switch WebSocketUpgrade.validate(request) {
+        switch WebSocketUpgrade.validate(request, negotiateDeflate: config.enableDeflate) {
         case .failure(let error):
             return .respond(error.response)
-        case .success(let response):
+        case .success(let accepted):
             // Only /ws is rate limited: echo and broadcast serve conformance suites and
             // benchmarks, which send thousands of messages at once by design.
             var rate: MessageRateLimit?
@@ -55,8 +55,8 @@ extension ServerLoop {
                 rate = MessageRateLimit(perSecond: config.webSocketMessageRate, burst: 2 * config.webSocketMessageRate)
             }
             let session = WebSocketSession(endpoint: endpoint, maxMessageBytes: maxMessageBytes,
-                                           maxOutputBytes: maxOutputBytes, messageRate: rate)
-            return .upgrade(response, session)
+                                           maxOutputBytes: maxOutputBytes, messageRate: rate, deflate: accepted.deflate)
+            return .upgrade(accepted.response, session)
         }
     }
 
@@ -65,11 +65,11 @@ extension ServerLoop {
         guard let endpoint = connection.webSocket?.endpoint else { return }
         switch (endpoint, message) {
         case (.echo, .text(let bytes)):
-            connection.sendFrame(FrameEncoder.frame(opcode: .text, payload: bytes))
+            connection.sendMessage(.text, bytes)
         case (.echo, .binary(let bytes)):
-            connection.sendFrame(FrameEncoder.frame(opcode: .binary, payload: bytes))
+            connection.sendMessage(.binary, bytes)
         case (.broadcast, .text(let bytes)):
-            group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: bytes)))
+            group.postToAll(.broadcast(bytes))
         case (.push, _):
             services?.webSocketMessage(message, on: connection)
         default:

@@ -28,6 +28,9 @@ final class ServerLoop {
     /// Unchecked exclusivity: loop-thread only, and touched once per delivery (see Connection).
     @exclusivity(unchecked) private var flushQueue: [Connection] = []
     var broadcastClients: [UInt64: Connection] = [:]
+    /// The loop's permessage-deflate compressors, shared by all its connections: each
+    /// message is compressed from a fresh state, so no connection needs its own (~256 KiB).
+    let messageCompressor = MessageCompressor()
 
     private(set) var isShuttingDown = false
     private var shutdownDeadlineMs: Int64 = 0
@@ -194,11 +197,14 @@ final class ServerLoop {
             switch message {
             case .shutdown:
                 beginShutdown()
-            case .broadcast(let shared):
-                // A copy owned by this loop: every loop got the same array, and its reference
-                // count, touched once per delivery, would bounce between the cores.
-                let frame = shared.withUnsafeBufferPointer { Array($0) }
-                for connection in broadcastClients.values { connection.sendFrame(frame) }
+            case .broadcast(let payload):
+                // The frames are made here, so they are this loop's own arrays: the shared
+                // payload's reference count is not touched per delivery (it would bounce
+                // between the cores).
+                var framed = FramedEvent(payload: payload, compressor: messageCompressor)
+                for connection in broadcastClients.values {
+                    connection.sendFrame(framed.bytes(for: connection))
+                }
                 metrics.messagesDelivered.add(broadcastClients.count, ordering: .relaxed)
             case .reloadTLS(let certificate, let privateKey):
                 do {

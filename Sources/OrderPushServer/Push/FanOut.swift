@@ -2,9 +2,10 @@ import Storage
 import WebSocket
 
 /// Delivers committed events to this loop's live subscribers: frames each event once per
-/// channel (and per framing in use: WebSocket, Server-Sent Events) and queues the same bytes
-/// to every subscriber of that channel with that framing. Owned by the
-/// loop's thread; fed from the loop's mailbox in `seq` order.
+/// channel and framing in use (WebSocket plain, WebSocket compressed for permessage-deflate
+/// clients, Server-Sent Events: see `FramedEvent`) and queues the same bytes to every
+/// subscriber with that framing. Owned by the loop's thread; fed from the loop's mailbox in
+/// `seq` order.
 final class FanOut {
     /// The newest `seq` this loop has fanned out. Replays read up to here and live delivery
     /// continues after it (see `PushProtocol` for the seam).
@@ -15,10 +16,13 @@ final class FanOut {
     /// to that seq are skipped. Almost always empty; entries go once this loop has caught up.
     private var skipThrough: [UInt64: [String: Int64]] = [:]
     private let metrics: ServerMetrics
+    /// The loop's one compressor (replays use it too).
+    let compressor: MessageCompressor
 
-    init(lastDeliveredSeq: Int64, metrics: ServerMetrics) {
+    init(lastDeliveredSeq: Int64, metrics: ServerMetrics, compressor: MessageCompressor) {
         self.lastDeliveredSeq = lastDeliveredSeq
         self.metrics = metrics
+        self.compressor = compressor
     }
 
     /// Committed events, in `seq` order. Events this loop has already delivered are ignored.
@@ -53,11 +57,11 @@ final class FanOut {
 
     private func send(_ event: StoredEvent, channel: String) {
         guard let subscribers = registry.connections(on: channel), !subscribers.isEmpty else { return }
-        var framed = FramedEvent(event, channel: channel)
+        var framed = FramedEvent(event, channel: channel, compressor: compressor)
         var delivered = 0
         for connection in subscribers {
             if !skipThrough.isEmpty, let through = skipThrough[connection.serial]?[channel], event.seq <= through { continue }
-            connection.sendFrame(framed.bytes(for: connection.pushFraming))
+            connection.sendFrame(framed.bytes(for: connection))
             delivered += 1
         }
         metrics.messagesDelivered.add(delivered, ordering: .relaxed)

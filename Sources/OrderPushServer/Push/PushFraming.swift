@@ -10,11 +10,6 @@ enum PushFraming {
     case webSocket
     case eventStream
 
-    /// An order event on `channel`.
-    func event(_ event: StoredEvent, channel: String) -> [UInt8] {
-        frame(PushMessage.event(event, channel: channel), eventName: event.kind, id: event.seq)
-    }
-
     /// Any other message; `eventName` is its SSE event name (its `type`).
     func frame(_ message: [UInt8], eventName: String, id: Int64? = nil) -> [UInt8] {
         switch self {
@@ -28,32 +23,58 @@ extension Connection {
     var pushFraming: PushFraming { isEventStream ? .eventStream : .webSocket }
 }
 
-/// One event on one channel as fan-out sends it: the JSON written once, and framed at most
-/// once per framing that a subscriber of the channel uses, so every subscriber with the same
+/// One message as fan-out, replays and the bench broadcast send it: the payload written
+/// once, and framed at most once per framing a receiver uses (WebSocket plain, WebSocket
+/// compressed per deflate window, Server-Sent Events), so every receiver with the same
 /// framing is queued the very same bytes.
 struct FramedEvent {
-    private let event: StoredEvent
-    private let channel: String
+    private let payload: [UInt8]
+    /// The Server-Sent Events `event:` name and `id:` of the message.
+    private let eventName: String
+    private let eventID: String?
+    private let compressor: MessageCompressor
     private var webSocketFrame: [UInt8]?
+    /// By window size; a nil frame: compressing did not pay (tiny message), send it plain.
+    private var compressedFrames: [(windowBits: Int, frame: [UInt8]?)] = []
     private var eventStreamFrame: [UInt8]?
 
-    init(_ event: StoredEvent, channel: String) {
-        self.event = event
-        self.channel = channel
+    /// An order event on `channel`.
+    init(_ event: StoredEvent, channel: String, compressor: MessageCompressor) {
+        payload = PushMessage.event(event, channel: channel)
+        eventName = event.kind
+        eventID = String(event.seq)
+        self.compressor = compressor
     }
 
-    mutating func bytes(for framing: PushFraming) -> [UInt8] {
-        switch framing {
-        case .webSocket:
-            if let webSocketFrame { return webSocketFrame }
-            let frame = framing.event(event, channel: channel)
-            webSocketFrame = frame
-            return frame
-        case .eventStream:
+    /// A text message that is not an order event (`--bench` broadcasts).
+    init(payload: [UInt8], compressor: MessageCompressor) {
+        self.payload = payload
+        eventName = "message"
+        eventID = nil
+        self.compressor = compressor
+    }
+
+    /// The bytes for `connection`: its framing, and its deflate window if it negotiated one.
+    mutating func bytes(for connection: Connection) -> [UInt8] {
+        if connection.isEventStream {
             if let eventStreamFrame { return eventStreamFrame }
-            let frame = framing.event(event, channel: channel)
+            let frame = ServerSentEvents.event(id: eventID, name: eventName, data: payload)
             eventStreamFrame = frame
             return frame
         }
+        let bits = connection.deflateWindowBits
+        if bits != 0 {
+            if let made = compressedFrames.first(where: { $0.windowBits == bits }) {
+                if let frame = made.frame { return frame }
+            } else {
+                let frame = compressor.compressedFrame(opcode: .text, payload: payload, windowBits: bits)
+                compressedFrames.append((bits, frame))
+                if let frame { return frame }
+            }
+        }
+        if let webSocketFrame { return webSocketFrame }
+        let frame = FrameEncoder.frame(opcode: .text, payload: payload)
+        webSocketFrame = frame
+        return frame
     }
 }

@@ -284,7 +284,8 @@ final class PushProtocol {
                 var sentAll = true
                 for event in page where event.seq <= lastDeliveredSeq {
                     guard connection.queuedOutputBytes < budget else { sentAll = false; break }
-                    connection.sendFrame(connection.pushFraming.event(event, channel: channel))
+                    var framed = FramedEvent(event, channel: channel, compressor: fanOut.compressor)
+                    connection.sendFrame(framed.bytes(for: connection))
                     cursor = event.seq
                 }
                 guard connection.acceptsPushMessages else { return }

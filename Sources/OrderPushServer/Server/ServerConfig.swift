@@ -56,6 +56,8 @@ public struct ServerConfig: Sendable {
     public var userWriteBurst: Double { max(1, (userWriteRate * 2).rounded(.down)) }
 
     public var enableEcho = false
+    /// Negotiate permessage-deflate (RFC 7692) on WebSocket upgrades (`--no-deflate` turns it off).
+    public var enableDeflate = true
     public var enableBench = false
     /// Event loops (threads), each with its own SO_REUSEPORT listener: one per CPU by
     /// default, which measured better than one loop on 2 cores (docs/ARCHITECTURE.md).

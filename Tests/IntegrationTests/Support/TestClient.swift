@@ -164,6 +164,8 @@ final class TestClient {
         let fin: Bool
         let opcode: UInt8
         let payload: [UInt8]
+        /// RSV1: a permessage-deflate message (its payload is deflate data).
+        var compressed = false
         var text: String { String(decoding: payload, as: UTF8.self) }
         var closeCode: UInt16? { payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil }
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any] }
@@ -186,7 +188,8 @@ final class TestClient {
                     offset = 10
                 }
                 if inbox.count >= offset + length {
-                    let frame = Frame(fin: b0 & 0x80 != 0, opcode: b0 & 0x0f, payload: Array(inbox[offset..<(offset + length)]))
+                    let frame = Frame(fin: b0 & 0x80 != 0, opcode: b0 & 0x0f, payload: Array(inbox[offset..<(offset + length)]),
+                                      compressed: b0 & 0x40 != 0)
                     inbox.removeFirst(offset + length)
                     return frame
                 }

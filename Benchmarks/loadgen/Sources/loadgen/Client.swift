@@ -26,6 +26,7 @@ final class Client {
     var inbox: [UInt8] = []
     var fragment: [UInt8] = []
     var fragmentOpcode: UInt8 = 0
+    var fragmentCompressed = false
 
     // Subscriber / poller accounting.
     var distinct = 0

@@ -3,6 +3,8 @@ struct Frame {
     let fin: Bool
     let opcode: UInt8
     let payload: Range<Int>
+    /// RSV1: a permessage-deflate message.
+    var compressed = false
 }
 
 /// Client side of RFC 6455 framing: scanning unmasked server frames, encoding masked ones.
@@ -35,7 +37,7 @@ enum Frames {
         if b1 & 0x80 != 0 { header += 4 }   // a masked server frame is a protocol error; skip the key
         guard available >= header + length else { return nil }
         let start = offset + header
-        return Frame(fin: b0 & 0x80 != 0, opcode: b0 & 0x0f, payload: start..<(start + length))
+        return Frame(fin: b0 & 0x80 != 0, opcode: b0 & 0x0f, payload: start..<(start + length), compressed: b0 & 0x40 != 0)
     }
 
     /// Appends one masked frame to `out` (clients must mask, RFC 6455 §5.3).
@@ -62,8 +64,9 @@ enum Frames {
 
     /// The upgrade request. The key is a fixed valid nonce: the server's answer is checked
     /// for status 101 only, since this tool measures servers, it does not audit them.
-    static func upgradeRequest(path: String, authority: String) -> [UInt8] {
+    static func upgradeRequest(path: String, authority: String, extensions: String = "") -> [UInt8] {
         Array(("GET \(path) HTTP/1.1\r\nHost: \(authority)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + (extensions.isEmpty ? "" : "Sec-WebSocket-Extensions: \(extensions)\r\n")
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8)
     }
 }

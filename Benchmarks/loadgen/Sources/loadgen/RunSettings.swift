@@ -34,6 +34,8 @@ struct RunSettings: Sendable {
     var idleTimeoutSeconds = 5.0
     var serverPID: Int32?
     var label = ""
+    /// `Sec-WebSocket-Extensions` of the subscribers' upgrade requests; empty: none.
+    var extensionOffer = ""
 
     var usesWebSocketClients: Bool { mode != .poll }
     var hasPublisher: Bool { mode != .idle }

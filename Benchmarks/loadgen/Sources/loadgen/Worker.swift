@@ -39,6 +39,8 @@ final class Worker {
     private var maskState: UInt64
 
     private let subscriberUpgrade: [UInt8]
+    /// Created on the first compressed message (--extensions).
+    private var inflater: MessageInflater?
     private let publisherUpgrade: [UInt8]
 
     init(id: Int, settings: RunSettings, shared: Shared) {
@@ -50,7 +52,8 @@ final class Worker {
         deadlineNs = Clock.nowNs() + Int64(settings.timeoutSeconds * 1e9)
         intervalNs = settings.rate > 0 ? Int64(1e9 / settings.rate) : 0
         maskState = 0x9E37_79B9_7F4A_7C15 &+ UInt64(id) &* 0x1234_5678_9ABC_DEF1
-        subscriberUpgrade = Frames.upgradeRequest(path: settings.clientPath, authority: settings.endpoint.authority)
+        subscriberUpgrade = Frames.upgradeRequest(path: settings.clientPath, authority: settings.endpoint.authority,
+                                                  extensions: settings.extensionOffer)
         publisherUpgrade = Frames.upgradeRequest(path: settings.publishPath, authority: settings.endpoint.authority)
 
         if id == 0 && settings.hasPublisher {
@@ -296,9 +299,14 @@ final class Worker {
             switch frame.opcode {
             case Frames.text, Frames.binary:
                 if frame.fin {
-                    onMessage(c, payload, now: now)
+                    if frame.compressed {
+                        onCompressedMessage(c, payload, now: now)
+                    } else {
+                        onMessage(c, payload, now: now)
+                    }
                 } else {
                     c.fragmentOpcode = frame.opcode
+                    c.fragmentCompressed = frame.compressed
                     c.fragment = Array(payload)
                 }
             case Frames.continuation:
@@ -306,7 +314,11 @@ final class Worker {
                 if frame.fin {
                     let whole = c.fragment
                     c.fragment = []
-                    whole.withUnsafeBytes { onMessage(c, $0, now: now) }
+                    if c.fragmentCompressed {
+                        whole.withUnsafeBytes { onCompressedMessage(c, $0, now: now) }
+                    } else {
+                        whole.withUnsafeBytes { onMessage(c, $0, now: now) }
+                    }
                 }
             case Frames.ping:
                 sendFrame(c, opcode: Frames.pong, payload: payload)
@@ -323,6 +335,17 @@ final class Worker {
             }
         }
         return offset
+    }
+
+    /// A permessage-deflate message: inflated (its stamp is read after inflating, so the
+    /// latency includes it, as it would for a browser).
+    private func onCompressedMessage(_ c: Client, _ payload: UnsafeRawBufferPointer, now: Int64) {
+        if inflater == nil { inflater = MessageInflater() }
+        guard let message = inflater!.inflate(payload) else {
+            fail(c, "compressed message is not valid deflate data")
+            return
+        }
+        message.withUnsafeBytes { onMessage(c, $0, now: now) }
     }
 
     private func onMessage(_ c: Client, _ payload: UnsafeRawBufferPointer, now: Int64) {
