@@ -36,7 +36,7 @@ final class OrderService: LoopServices {
         orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
         polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads)
         fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics)
-        push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads)
+        push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads, loop: loop)
     }
 
     var hasPendingWork: Bool { writes.pending > 0 }
@@ -77,7 +77,7 @@ final class OrderService: LoopServices {
     private func metricsResponse() -> HTTPResponse {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        return HTTPResponse(status: .ok, headers: headers, body: Array(loop.metrics.render().utf8))
+        return HTTPResponse(status: .ok, headers: headers, body: Array(loop.metrics.render(queuedOutputBytes: loop.group.outputBudget.totalQueuedBytes).utf8))
     }
 
     // MARK: - WebSocket
@@ -95,6 +95,10 @@ final class OrderService: LoopServices {
     func outputDrained(_ connection: Connection) {
         guard case .push(let client)? = connection.webSocket?.endpoint else { return }
         push.outputDrained(connection, client: client)
+    }
+
+    func tick() -> Bool {
+        push.retryReplaysPausedForBudget()
     }
 
     // MARK: - Mailbox

@@ -25,6 +25,15 @@ final class Connection: EventHandler {
     /// The queue cap past which a WebSocket client is closed as a slow consumer.
     @exclusivity(unchecked) private var outputCap: Int
     @exclusivity(unchecked) var isQueuedForFlush = false
+    /// The queue size last added to the loop's total (`ServerLoop.queuedOutputBytes`):
+    /// accounted once per flush, not per frame, so delivery stays free of the bookkeeping.
+    @exclusivity(unchecked) private var accountedOutputBytes = 0
+    /// Bytes the kernel has taken from this connection's queue, and that figure at the
+    /// previous tick: a queue that did not move for a whole tick belongs to a stalled client.
+    @exclusivity(unchecked) private var writtenBytes = 0
+    private var writtenBytesAtLastTick = 0
+    /// Output was waiting at the last two ticks and none of it was written in between.
+    private(set) var isStalled = false
     /// Set while the application feeds this connection at its pace (a replay): tell it when
     /// the queue has drained.
     var notifiesWhenDrained = false
@@ -52,6 +61,8 @@ final class Connection: EventHandler {
     /// The queue cap past which the connection is closed as a slow consumer.
     var outputCapacity: Int { outputCap }
     var phase: ConnectionStateMachine.Phase { machine.phase }
+    /// A WebSocket that still takes frames (open, no close sent).
+    var acceptsFrames: Bool { machine.acceptsFrames }
     var isOpen: Bool { machine.phase != .closed }
     var isAwaitingDeferred: Bool { machine.isAwaitingAnswer }
     /// The WebSocket's endpoint and close state; nil before the upgrade and after the close.
@@ -159,6 +170,18 @@ final class Connection: EventHandler {
         send(frame)
     }
 
+    /// Closes a WebSocket with 1013 because the process's queued output is over its budget
+    /// and this connection holds among the most: drops what the client has not started
+    /// receiving, as for a slow consumer (it resumes with `since`). Returns the bytes dropped.
+    func closeForOutputBudget() -> Int {
+        guard machine.acceptsFrames else { return 0 }
+        let before = output.byteCount
+        output.discardUnstarted()
+        loop.metrics.outputBudgetClosed.add(1, ordering: .relaxed)
+        startClose(code: CloseCode.tryAgainLater, reason: "server output budget: resume with since")
+        return max(0, before - output.byteCount)
+    }
+
     // MARK: - Output
 
     private func send(_ bytes: [UInt8]) {
@@ -173,6 +196,7 @@ final class Connection: EventHandler {
     func flush() {
         isQueuedForFlush = false
         guard isOpen else { return }
+        defer { accountOutput() }
         while !output.isEmpty {
             var outcome = StreamIO.bytes(0)
             // The loop's read buffer is free here: a read's bytes are copied out (into the
@@ -184,6 +208,7 @@ final class Connection: EventHandler {
             }
             switch outcome {
             case .bytes(let n) where n > 0:
+                writtenBytes &+= n
                 continue
             case .bytes, .wouldBlockWrite, .wouldBlockRead:
                 if !wantsWritable { wantsWritable = true; updateInterest() }
@@ -200,6 +225,15 @@ final class Connection: EventHandler {
         }
         perform(machine.outputDrained())
         if machine.phase == .http { processInput() }   // resumes pipelined requests paused on output
+    }
+
+    /// Brings the loop's total up to date with this queue (a closed one counts 0).
+    private func accountOutput() {
+        let delta = output.byteCount - accountedOutputBytes
+        if delta != 0 {
+            loop.queuedOutputBytes += delta
+            accountedOutputBytes = output.byteCount
+        }
     }
 
     /// Half-close, then read until the peer closes (or a short limit), so bytes still in flight
@@ -229,6 +263,8 @@ final class Connection: EventHandler {
 
     /// Deadlines and pings; called from the loop's tick.
     func tick(nowMs: Int64) {
+        isStalled = !output.isEmpty && writtenBytes == writtenBytesAtLastTick
+        writtenBytesAtLastTick = writtenBytes
         perform(machine.tick(nowMs: nowMs))
     }
 
@@ -239,6 +275,7 @@ final class Connection: EventHandler {
         if phase == .webSocket { loop.webSocketClosed(self) }
         machine.closed()
         output = OutputQueue()
+        accountOutput()
         loop.connectionClosed(self)
         stream.close()
     }
