@@ -85,4 +85,22 @@ import Testing
         #expect(closes1013 >= 1, "none of the first silent subscribers was closed with 1013")
         #expect(server.stderrText.contains("output budget:"), "no log line for the budget's closes")
     }
+
+    /// Replies to a flood of bad subscribes stay small: an invalid channel is echoed cut to
+    /// 256 bytes, so a 100 KB request gets a reply of well under 1 KB (and the message rate,
+    /// 1008, bounds how many replies there are).
+    @Test func anInvalidChannelIsEchoedCutShort() throws {
+        let server = try ServerProcess()
+        defer { server.stop() }
+        let tokens = try TokenFactory(server: server)
+        let session = try PushSession(port: server.port, token: tokens.token(sub: "flooder", role: "user"))
+        let channel = "bogus:" + String(repeating: "y", count: 100_000)
+        session.subscribe(channel)
+        let frame = try #require(session.client.readDataOrClose())
+        #expect(frame.opcode == 1)
+        #expect(frame.payload.count < 1024, "a reply of \(frame.payload.count) bytes")
+        let reply = try #require(frame.json)
+        #expect(reply.type == "error" && reply.code == "bad_request")
+        #expect((reply.channel ?? "").hasPrefix("bogus:yyy") && (reply.channel ?? "").utf8.count == 256)
+    }
 }
