@@ -53,11 +53,13 @@ import Testing
         #expect(fastReader.closeCode == nil, "the reading subscriber was closed \(fastReader.closeCode ?? 0)")
         #expect(seqs == everything, "the reading subscriber got \(seqs.count) of \(everything.count) events (first missing: \(everything.first { !seqs.contains($0) } ?? -1))")
 
-        // Memory: the budget (4 MiB) plus slack, far below the 40 MiB the replays would
-        // otherwise have queued. VmHWM is the peak of the whole run.
+        // Memory: the budget (4 MiB) plus slack (log pages read for the replays, allocator),
+        // well below what the replays queue without it. Measured on the development machine
+        // (debug build): +19 MiB with this budget, +44 MiB with a 1 GiB one (no bound in
+        // effect). VmHWM is the peak of the whole run.
         let peakKiB = try #require(server.memoryKiB("VmHWM"))
         print("output budget: RSS \(rssBeforeKiB) KiB before the subscribers, peak \(peakKiB) KiB")
-        #expect(peakKiB - rssBeforeKiB < 24 * 1024, "peak RSS grew by \((peakKiB - rssBeforeKiB) / 1024) MiB from \(rssBeforeKiB / 1024) MiB")
+        #expect(peakKiB - rssBeforeKiB < 32 * 1024, "peak RSS grew by \((peakKiB - rssBeforeKiB) / 1024) MiB from \(rssBeforeKiB / 1024) MiB")
 
         // /metrics shows the budget's closes and the queued total.
         // A new connection: the first one idled past the keep-alive limit meanwhile.
