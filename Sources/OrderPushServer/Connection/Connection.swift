@@ -28,12 +28,14 @@ final class Connection: EventHandler {
     /// The queue size last added to the loop's total (`ServerLoop.queuedOutputBytes`):
     /// accounted once per flush, not per frame, so delivery stays free of the bookkeeping.
     @exclusivity(unchecked) private var accountedOutputBytes = 0
-    /// Bytes the kernel has taken from this connection's queue, and that figure at the
-    /// previous tick: a queue that did not move for a whole tick belongs to a stalled client.
+    /// Bytes the kernel has taken from this connection's queue, that figure at the previous
+    /// tick, and how many ticks in a row output waited and none of it was written.
     @exclusivity(unchecked) private var writtenBytes = 0
     private var writtenBytesAtLastTick = 0
-    /// Output was waiting at the last two ticks and none of it was written in between.
-    private(set) var isStalled = false
+    private var ticksWithoutProgress = 0
+    /// Output has waited, none of it taken by the client, for about a second (4 ticks): a
+    /// client that reads, even slowly or after a short pause, is not stalled.
+    var isStalled: Bool { ticksWithoutProgress >= 4 }
     /// Set while the application feeds this connection at its pace (a replay): tell it when
     /// the queue has drained.
     var notifiesWhenDrained = false
@@ -263,7 +265,7 @@ final class Connection: EventHandler {
 
     /// Deadlines and pings; called from the loop's tick.
     func tick(nowMs: Int64) {
-        isStalled = !output.isEmpty && writtenBytes == writtenBytesAtLastTick
+        if !output.isEmpty && writtenBytes == writtenBytesAtLastTick { ticksWithoutProgress += 1 } else { ticksWithoutProgress = 0 }
         writtenBytesAtLastTick = writtenBytes
         perform(machine.tick(nowMs: nowMs))
     }

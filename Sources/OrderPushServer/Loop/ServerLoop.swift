@@ -195,7 +195,7 @@ final class ServerLoop {
     }
 
     /// Closes WebSockets with 1013, largest queue first, until `bytes` are dropped; with
-    /// `stalledOnly`, only those whose client took nothing since the previous tick.
+    /// `stalledOnly`, only those whose client took nothing for about a second.
     /// Rare (only at the budget), so a scan and a sort of the backlogged ones is fine.
     private func shedLargestQueues(bytes: Int, stalledOnly: Bool, total: Int) {
         var largest: [Connection] = []
@@ -216,7 +216,7 @@ final class ServerLoop {
         }
     }
 
-    /// From the tick, while replays wait for the budget: queues that did not move for a tick
+    /// From the tick, while replays wait for the budget: queues that did not move for ~1 s
     /// hold the replays' half of the budget and would keep it until their ping timeout, so
     /// the stalled ones holding the most are closed (1013) down to this loop's share of the
     /// excess over half the budget. A client that reads, however slowly, is not touched.
