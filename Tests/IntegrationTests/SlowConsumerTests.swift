@@ -33,6 +33,7 @@ import Testing
             created.append(try client.createOrder(token: admin, body: OrderBody.simple(userId: "bulk", extra: metadata)).seq)
         }
         #expect(slowConsumersClosed() == 1)
+        #expect(server.waitForLog(containing: "slow consumer: a WebSocket passed --max-output-bytes"))
         let last = try #require(created.last)
         let everything = Array((start + 1)...last)
 

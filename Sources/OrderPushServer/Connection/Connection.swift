@@ -165,6 +165,7 @@ final class Connection: EventHandler {
         guard machine.acceptsFrames else { return }
         if output.byteCount + frame.count > outputCap {
             loop.metrics.slowConsumersClosed.add(1, ordering: .relaxed)
+            loop.logLimitHit("slow consumer", "a WebSocket passed --max-output-bytes (\(outputCap)); closed with 1013")
             output.discardUnstarted()
             startClose(code: CloseCode.tryAgainLater, reason: "slow consumer: resume with since")
             return

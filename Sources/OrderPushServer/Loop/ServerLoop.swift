@@ -38,8 +38,9 @@ final class ServerLoop {
     /// Replay bytes queued this turn, not yet flushed and accounted: a replay checks the
     /// budget with them included, or one turn of replays to many clients could pass it.
     private var replayBytesThisTurn = 0
-    /// Budget closes are logged at most every 10 s per loop: an attack must not flood the log.
-    private var budgetLogThrottle = LogThrottle()
+    /// Limit hits (budget and slow-consumer closes, refusals at the connection cap) are logged
+    /// at most once per 10 s per kind and loop: an attack must not flood the log.
+    private var limitLogThrottle = LogThrottle()
 
     private(set) var isShuttingDown = false
     private var shutdownDeadlineMs: Int64 = 0
@@ -83,6 +84,7 @@ final class ServerLoop {
         }
         guard group.admitConnection(limit: config.maxConnections) else {
             metrics.connectionsRefused.add(1, ordering: .relaxed)
+            logLimitHit("connection limit", "\(config.maxConnections) connections open (--max-connections); new ones answered 503")
             OverCapacity.refuse(fd, plainHTTP: tls == nil, scratch: readBuffer)
             return
         }
@@ -210,9 +212,9 @@ final class ServerLoop {
             shed += connection.closeForOutputBudget()
             closed += 1
         }
-        if closed > 0, let suppressed = budgetLogThrottle.admit("output budget", nowMs: MonotonicClock.nowMilliseconds()) {
+        if closed > 0 {
             let why = stalledOnly ? "replays waiting for half of --max-total-output-bytes" : "over --max-total-output-bytes"
-            logger.warning("output budget: \(total) bytes queued in all, \(why) (\(group.outputBudget.capBytes)); closed \(closed) WebSocket(s) holding the most with 1013 (\(shed) bytes dropped)\(LogThrottle.suffix(suppressed))")
+            logLimitHit("output budget", "\(total) bytes queued in all, \(why) (\(group.outputBudget.capBytes)); closed \(closed) WebSocket(s) holding the most with 1013 (\(shed) bytes dropped)")
         }
     }
 
@@ -227,6 +229,12 @@ final class ServerLoop {
         let excess = total - budget.replayLimitBytes + 1
         let share = Int((Double(excess) * Double(queuedOutputBytes) / Double(total)).rounded(.up))
         shedLargestQueues(bytes: share, stalledOnly: true, total: total)
+    }
+
+    /// One warning line per `kind` per 10 s, with the count of those held back since.
+    func logLimitHit(_ kind: String, _ message: @autoclosure () -> String) {
+        guard let suppressed = limitLogThrottle.admit(kind, nowMs: MonotonicClock.nowMilliseconds()) else { return }
+        logger.warning("\(kind): \(message())\(LogThrottle.suffix(suppressed))")
     }
 
     /// Whether a replay may queue more now: the process holds less than half the budget,
