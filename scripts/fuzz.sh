@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs the libFuzzer harnesses of the pure parsers (see docs/FUZZING.md).
+# Builds and runs the libFuzzer harnesses of the pure parsers and of the connection state
+# machine (see docs/FUZZING.md).
 #
 #   scripts/fuzz.sh [target|all] [seconds]
 #   scripts/fuzz.sh [target|all] --runs N [max-seconds]
