@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds and runs the libFuzzer harnesses of the pure parsers (see docs/FUZZING.md).
+# Builds and runs the libFuzzer harnesses of the pure parsers and of the connection state
+# machine (see docs/FUZZING.md).
 #
 #   scripts/fuzz.sh [target|all] [seconds]
 #   scripts/fuzz.sh [target|all] --runs N [max-seconds]
-#     target   http1 | websocket | utf8 | json | jwt | orders | all   (default all)
+#     target   http1 | websocket | utf8 | json | jwt | orders | connection | all (default all)
 #     seconds  time per target (default 60); 0 only replays the seed corpus and the saved
 #              crashes (a quick regression check)
 #     --runs N stop each target after N executions (libFuzzer -runs=N) instead of after a
@@ -27,7 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(http1 websocket utf8 json jwt orders)
+TARGETS=(http1 websocket utf8 json jwt orders connection)
 WHICH=${1:-all}
 RUNS=0  # 0: bounded by time only
 if [[ ${2:-} == --runs ]]; then
@@ -54,6 +55,7 @@ modules_for() {
     json) echo JSON ;;
     jwt) echo OpenSSLKit JSON Auth ;;
     orders) echo JSON Orders ;;
+    connection) echo OpenSSLKit JSON Auth HTTP1 WebSocket ;;
     *) echo "unknown target: $1 (one of: ${TARGETS[*]} all)" >&2; exit 2 ;;
   esac
 }
@@ -66,6 +68,22 @@ harness_for() {
     json) echo JSONFuzz ;;
     jwt) echo JWTFuzz ;;
     orders) echo OrdersFuzz ;;
+    connection) echo ConnectionFuzz ;;
+  esac
+}
+
+# Files of the OrderPushServer module compiled into a target's binary next to its harness
+# (that module as a whole needs SQLite, the loops and the product; the connection state
+# machine and the values it uses need none of it). Keep in step with what
+# ConnectionStateMachine.swift uses: a missing file is a compile error here, not a silent gap.
+extra_sources_for() {
+  case $1 in
+    connection)
+      local d=Sources/OrderPushServer
+      echo $d/Connection/ConnectionStateMachine.swift $d/Connection/WebSocketSession.swift \
+        $d/Connection/WebSocketUpgrade.swift $d/Connection/RequestOutcome.swift \
+        $d/Limits/TokenBucket.swift $d/Push/PushClient.swift \
+        $d/Routing/HTTPResponse+JSONError.swift $d/Routing/HTTPResponseError.swift ;;
   esac
 }
 
@@ -106,10 +124,12 @@ build_target() {
     objs+=("$B/obj/$m.o")
   done
   local harness=Fuzz/Harnesses/$(harness_for "$t").swift
-  if stale "$bin" "$harness" Fuzz/Support "${objs[@]}" Tests/TestSupport/SplitMix64.swift; then
+  local extra
+  read -r -a extra <<< "$(extra_sources_for "$t")"
+  if stale "$bin" "$harness" Fuzz/Support "${objs[@]}" "${extra[@]}" Tests/TestSupport/SplitMix64.swift; then
     echo "fuzz: linking fuzz-$t"
     "$SWIFTC" "${FLAGS[@]}" -module-name "fuzz_$t" \
-      "$harness" Fuzz/Support/*.swift Tests/TestSupport/SplitMix64.swift "${objs[@]}" \
+      "$harness" "${extra[@]}" Fuzz/Support/*.swift Tests/TestSupport/SplitMix64.swift "${objs[@]}" \
       -lssl -lcrypto -o "$bin"
   fi
 }

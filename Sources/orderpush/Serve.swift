@@ -33,6 +33,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-message-bytes"), help: "Inbound WebSocket message at most on /ws, else close 1009 (default 1048576).") var maxMessageBytes: Int?
     @Option(name: .customLong("echo-max-message-bytes"), help: "Inbound message at most on /ws/echo (default 67108864; Autobahn sends 16 MiB).") var echoMaxMessageBytes: Int?
     @Option(name: .customLong("max-output-bytes"), help: "Queued outbound bytes per connection before close 1013 (default 8388608).") var maxOutputBytes: Int?
+    @Option(name: .customLong("max-total-output-bytes"), help: "Queued outbound bytes of all connections together before the largest queues are closed with 1013 (default 268435456; at least --max-output-bytes).") var maxTotalOutputBytes: Int?
     @Option(name: .customLong("poll-limit"), help: "Events per polling answer at most (default 500).") var pollLimit: Int?
     @Option(name: .customLong("write-batch"), help: "Writes committed in one transaction at most (group commit; default 256).") var writeBatch: Int?
     @Option(name: .customLong("user-write-rate"), help: "Order writes per second per user token (sub), in bursts of twice that; 0 turns it off (default 10). Admin and service tokens are not limited.") var userWriteRate: Double?
@@ -69,6 +70,7 @@ struct Serve: ParsableCommand {
             ConfigOption("max-message-bytes", maxMessageBytes, \.maxMessageBytes),
             ConfigOption("echo-max-message-bytes", echoMaxMessageBytes, \.maxEchoMessageBytes),
             ConfigOption("max-output-bytes", maxOutputBytes, \.maxOutputBytes),
+            ConfigOption("max-total-output-bytes", maxTotalOutputBytes, \.maxTotalOutputBytes),
             ConfigOption("poll-limit", pollLimit, \.pollLimit),
             ConfigOption("write-batch", writeBatch, \.maxWriteBatch),
             ConfigOption("user-write-rate", userWriteRate, \.userWriteRate),
@@ -85,10 +87,10 @@ struct Serve: ParsableCommand {
               config.loops > 0, config.loops <= 64, config.maxConnections > 0, config.closeTimeoutSeconds > 0,
               config.shutdownGraceSeconds >= 0, config.maxHeaderBytes >= 1024, config.maxBodyBytes >= 0,
               config.maxMessageBytes >= 125, config.maxEchoMessageBytes >= 125, config.maxOutputBytes >= 65536,
-              config.pollLimit > 0, config.maxWriteBatch > 0,
+              config.maxTotalOutputBytes >= config.maxOutputBytes, config.pollLimit > 0, config.maxWriteBatch > 0,
               config.userWriteRate >= 0, config.userWriteRate.isFinite,
               config.webSocketMessageRate >= 0, config.webSocketMessageRate <= 1_000_000 else {
-            throw ValidationError("timeouts, limits and counts must be positive (--user-write-rate >= 0, --ws-message-rate 0...1000000, --max-header-bytes >= 1024, --max-output-bytes >= 65536, --loops 1...64)")
+            throw ValidationError("timeouts, limits and counts must be positive (--user-write-rate >= 0, --ws-message-rate 0...1000000, --max-header-bytes >= 1024, --max-output-bytes >= 65536, --max-total-output-bytes >= --max-output-bytes, --loops 1...64)")
         }
         guard config.jwtKeysDirectory == nil || config.jwtSecretPath == nil else {
             throw ValidationError("--jwt-keys and --jwt-secret-file are alternatives: give one")

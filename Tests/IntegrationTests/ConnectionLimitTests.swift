@@ -70,6 +70,7 @@ struct ConnectionCapTests {
         #expect(answer.errorCode == "over_capacity")
         #expect(answer.header("Connection")?.lowercased() == "close")
         #expect(refused.waitForEOF())
+        #expect(server.waitForLog(containing: "connection limit: 5 connections open"))
 
         held.removeLast(2)   // closes two connections
         // The server notices the closes on its next turn: retry until a request gets through.

@@ -37,6 +37,7 @@ import Testing
             fastReader.waitUntilRead(created.last!)
         }
         #expect(slowConsumersClosed() == 1)
+        #expect(server.waitForLog(containing: "slow consumer: a WebSocket passed --max-output-bytes"))
         let last = try #require(created.last)
         let everything = Array((start + 1)...last)
 

@@ -43,7 +43,7 @@ final class OrderService: LoopServices {
         self.searchReader = searchReader
         fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics,
                         compressor: loop.messageCompressor)
-        push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads)
+        push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads, loop: loop)
     }
 
     var hasPendingWork: Bool { writes.pending > 0 || pendingSearches > 0 }
@@ -97,7 +97,7 @@ final class OrderService: LoopServices {
     private func metricsResponse() -> HTTPResponse {
         var headers = HTTPHeaders()
         headers.add("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        return HTTPResponse(status: .ok, headers: headers, body: Array(loop.metrics.render().utf8))
+        return HTTPResponse(status: .ok, headers: headers, body: Array(loop.metrics.render(queuedOutputBytes: loop.group.outputBudget.totalQueuedBytes).utf8))
     }
 
     // MARK: - WebSocket
@@ -130,6 +130,10 @@ final class OrderService: LoopServices {
     func eventStreamClosed(_ connection: Connection) {
         guard let stream = connection.eventStream else { return }
         push.closed(connection, client: stream.client)
+    }
+
+    func tick() -> Bool {
+        push.retryReplaysPausedForBudget()
     }
 
     // MARK: - Mailbox

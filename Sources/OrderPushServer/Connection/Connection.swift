@@ -29,6 +29,17 @@ final class Connection: EventHandler {
     /// The window this client lets us compress with (permessage-deflate), 0 when it did not
     /// negotiate compression. Read per delivery, so a plain field rather than the machine's state.
     private(set) var deflateWindowBits = 0
+    /// The queue size last added to the loop's total (`ServerLoop.queuedOutputBytes`):
+    /// accounted once per flush, not per frame, so delivery stays free of the bookkeeping.
+    @exclusivity(unchecked) private var accountedOutputBytes = 0
+    /// Bytes the kernel has taken from this connection's queue, that figure at the previous
+    /// tick, and how many ticks in a row output waited and none of it was written.
+    @exclusivity(unchecked) private var writtenBytes = 0
+    private var writtenBytesAtLastTick = 0
+    private var ticksWithoutProgress = 0
+    /// Output has waited, none of it taken by the client, for about a second (4 ticks): a
+    /// client that reads, even slowly or after a short pause, is not stalled.
+    var isStalled: Bool { ticksWithoutProgress >= 4 }
     /// Set while the application feeds this connection at its pace (a replay): tell it when
     /// the queue has drained.
     var notifiesWhenDrained = false
@@ -61,6 +72,8 @@ final class Connection: EventHandler {
     /// The queue cap past which the connection is closed as a slow consumer.
     var outputCapacity: Int { outputCap }
     var phase: ConnectionStateMachine.Phase { machine.phase }
+    /// A WebSocket that still takes frames (open, no close sent).
+    var acceptsFrames: Bool { machine.acceptsFrames }
     var isOpen: Bool { machine.phase != .closed }
     var isAwaitingDeferred: Bool { machine.isAwaitingAnswer }
     /// The WebSocket's endpoint and close state; nil before the upgrade and after the close.
@@ -180,6 +193,7 @@ final class Connection: EventHandler {
         guard machine.acceptsFrames else { return }
         if output.byteCount + frame.count > outputCap {
             loop.metrics.slowConsumersClosed.add(1, ordering: .relaxed)
+            loop.logLimitHit("slow consumer", "a WebSocket passed --max-output-bytes (\(outputCap)); closed with 1013")
             output.discardUnstarted()
             if isEventStream {
                 endEventStream()
@@ -202,6 +216,22 @@ final class Connection: EventHandler {
         }
     }
 
+    /// Closes a WebSocket with 1013 (ends an event stream) because the process's queued output is over its budget
+    /// and this connection holds among the most: drops what the client has not started
+    /// receiving, as for a slow consumer (it resumes with `since`). Returns the bytes dropped.
+    func closeForOutputBudget() -> Int {
+        guard machine.acceptsFrames else { return 0 }
+        let before = output.byteCount
+        output.discardUnstarted()
+        loop.metrics.outputBudgetClosed.add(1, ordering: .relaxed)
+        if isEventStream {
+            endEventStream()
+        } else {
+            startClose(code: CloseCode.tryAgainLater, reason: "server output budget: resume with since")
+        }
+        return max(0, before - output.byteCount)
+    }
+
     // MARK: - Output
 
     private func send(_ bytes: [UInt8]) {
@@ -216,6 +246,7 @@ final class Connection: EventHandler {
     func flush() {
         isQueuedForFlush = false
         guard isOpen else { return }
+        defer { accountOutput() }
         while !output.isEmpty {
             var outcome = StreamIO.bytes(0)
             // The loop's read buffer is free here: a read's bytes are copied out (into the
@@ -227,6 +258,7 @@ final class Connection: EventHandler {
             }
             switch outcome {
             case .bytes(let n) where n > 0:
+                writtenBytes &+= n
                 continue
             case .bytes, .wouldBlockWrite, .wouldBlockRead:
                 if !wantsWritable { wantsWritable = true; updateInterest() }
@@ -243,6 +275,15 @@ final class Connection: EventHandler {
         }
         perform(machine.outputDrained())
         if machine.phase == .http { processInput() }   // resumes pipelined requests paused on output
+    }
+
+    /// Brings the loop's total up to date with this queue (a closed one counts 0).
+    private func accountOutput() {
+        let delta = output.byteCount - accountedOutputBytes
+        if delta != 0 {
+            loop.queuedOutputBytes += delta
+            accountedOutputBytes = output.byteCount
+        }
     }
 
     /// Half-close, then read until the peer closes (or a short limit), so bytes still in flight
@@ -273,6 +314,8 @@ final class Connection: EventHandler {
 
     /// Deadlines and pings; called from the loop's tick.
     func tick(nowMs: Int64) {
+        if !output.isEmpty && writtenBytes == writtenBytesAtLastTick { ticksWithoutProgress += 1 } else { ticksWithoutProgress = 0 }
+        writtenBytesAtLastTick = writtenBytes
         perform(machine.tick(nowMs: nowMs))
     }
 
@@ -284,6 +327,7 @@ final class Connection: EventHandler {
         if phase == .streaming { loop.eventStreamClosed(self) }
         machine.closed()
         output = OutputQueue()
+        accountOutput()
         loop.connectionClosed(self)
         stream.close()
     }

@@ -9,7 +9,11 @@ final class LoopGroup: Sendable {
     /// draw from, and per-loop counts would let N loops open N times the limit.
     private let openConnections = Atomic<Int>(0)
 
-    init(count: Int) throws(SystemError) {
+    /// The process-wide output bound, one slot per loop.
+    let outputBudget: OutputBudget
+
+    init(count: Int, maxTotalOutputBytes: Int = ServerConfig().maxTotalOutputBytes) throws(SystemError) {
+        outputBudget = OutputBudget(loops: count, capBytes: maxTotalOutputBytes)
         var boxes: [Mailbox<LoopMessage>] = []
         for _ in 0..<count { boxes.append(try Mailbox<LoopMessage>()) }
         mailboxes = boxes

@@ -19,6 +19,10 @@ protocol LoopServices: AnyObject {
     func eventStreamClosed(_ connection: Connection)
     /// A connection that asked for it (`notifiesWhenDrained`) has written all it had queued.
     func outputDrained(_ connection: Connection)
+    /// The loop's tick (a few times per second): work waiting on something that sends no
+    /// notification (a replay paused for the process's output budget). Returns whether work
+    /// still waits for that budget (then the loop closes stalled queues that hold it).
+    func tick() -> Bool
     /// A mailbox message for the product. Called by the loop's mailbox handler only, never
     /// from within another call of the product, so the product cannot re-enter it.
     func mailbox(_ message: ServiceMessage)

@@ -31,6 +31,19 @@ final class ServerLoop {
     /// The loop's permessage-deflate compressors, shared by all its connections: each
     /// message is compressed from a fresh state, so no connection needs its own (~256 KiB).
     let messageCompressor = MessageCompressor()
+    /// Bytes queued on this loop's connections as of their last flush: each connection adds
+    /// the change of its queue when it flushes (`Connection.accountOutput`). Published to the
+    /// group's `OutputBudget` once per turn. Loop-thread only, so a plain counter.
+    @exclusivity(unchecked) var queuedOutputBytes = 0
+    /// The figure last published, so an unchanged total is not stored again (the slots of
+    /// several loops may share a cache line).
+    private var publishedOutputBytes = 0
+    /// Replay bytes queued this turn, not yet flushed and accounted: a replay checks the
+    /// budget with them included, or one turn of replays to many clients could pass it.
+    private var replayBytesThisTurn = 0
+    /// Limit hits (budget and slow-consumer closes, refusals at the connection cap) are logged
+    /// at most once per 10 s per kind and loop: an attack must not flood the log.
+    private var limitLogThrottle = LogThrottle()
 
     private(set) var isShuttingDown = false
     private var shutdownDeadlineMs: Int64 = 0
@@ -80,6 +93,7 @@ final class ServerLoop {
         }
         guard group.admitConnection(limit: config.maxConnections) else {
             metrics.connectionsRefused.add(1, ordering: .relaxed)
+            logLimitHit("connection limit", "\(config.maxConnections) connections open (--max-connections); new ones answered 503")
             OverCapacity.refuse(fd, plainHTTP: tls == nil, scratch: readBuffer)
             return
         }
@@ -165,13 +179,93 @@ final class ServerLoop {
 
     /// End of a loop turn: one write per connection that got output during the turn.
     private func flushPending() {
+        flushQueued()
+        enforceOutputBudget()
+        if isShuttingDown { checkShutdownComplete() }
+    }
+
+    private func flushQueued() {
         while !flushQueue.isEmpty {
             let batch = flushQueue
             flushQueue.removeAll(keepingCapacity: true)
             for connection in batch where connection.isQueuedForFlush { connection.flush() }
         }
-        if isShuttingDown { checkShutdownComplete() }
     }
+
+    // MARK: - Process-wide output budget
+
+    /// Once per turn: publishes this loop's queued bytes; when all loops together hold more
+    /// than `--max-total-output-bytes`, closes this loop's largest queues (1013, output
+    /// dropped) until it has shed its proportional share of the excess. Each loop sheds its
+    /// own connections, so nothing crosses threads but the published totals.
+    private func enforceOutputBudget() {
+        replayBytesThisTurn = 0
+        let budget = group.outputBudget
+        if queuedOutputBytes != publishedOutputBytes {
+            publishedOutputBytes = queuedOutputBytes
+            budget.publish(loop: index, queuedBytes: queuedOutputBytes)
+        }
+        let total = budget.total(withLoop: index, at: queuedOutputBytes)
+        guard total > budget.capBytes else { return }
+        let share = budget.share(total: total, own: queuedOutputBytes)
+        guard share > 0 else { return }
+        shedLargestQueues(bytes: share, stalledOnly: false, total: total)
+        flushQueued()
+        publishedOutputBytes = queuedOutputBytes
+        budget.publish(loop: index, queuedBytes: queuedOutputBytes)
+    }
+
+    /// Closes WebSockets with 1013, largest queue first, until `bytes` are dropped; with
+    /// `stalledOnly`, only those whose client took nothing for about a second.
+    /// Rare (only at the budget), so a scan and a sort of the backlogged ones is fine.
+    private func shedLargestQueues(bytes: Int, stalledOnly: Bool, total: Int) {
+        var largest: [Connection] = []
+        for case let connection? in connections
+        where connection.acceptsFrames && connection.queuedOutputBytes > 0 && (!stalledOnly || connection.isStalled) {
+            largest.append(connection)
+        }
+        largest.sort { $0.queuedOutputBytes > $1.queuedOutputBytes }
+        var shed = 0
+        var closed = 0
+        for connection in largest where shed < bytes {
+            shed += connection.closeForOutputBudget()
+            closed += 1
+        }
+        if closed > 0 {
+            let why = stalledOnly ? "replays waiting for half of --max-total-output-bytes" : "over --max-total-output-bytes"
+            logLimitHit("output budget", "\(total) bytes queued in all, \(why) (\(group.outputBudget.capBytes)); closed \(closed) WebSocket(s) holding the most with 1013 (\(shed) bytes dropped)")
+        }
+    }
+
+    /// From the tick, while replays wait for the budget: queues that did not move for ~1 s
+    /// hold the replays' half of the budget and would keep it until their ping timeout, so
+    /// the stalled ones holding the most are closed (1013) down to this loop's share of the
+    /// excess over half the budget. A client that reads, however slowly, is not touched.
+    private func shedStalledQueuesForReplays() {
+        let budget = group.outputBudget
+        let total = budget.total(withLoop: index, at: queuedOutputBytes)
+        guard total >= budget.replayLimitBytes, queuedOutputBytes > 0 else { return }
+        let excess = total - budget.replayLimitBytes + 1
+        let share = Int((Double(excess) * Double(queuedOutputBytes) / Double(total)).rounded(.up))
+        shedLargestQueues(bytes: share, stalledOnly: true, total: total)
+    }
+
+    /// One warning line per `kind` per 10 s, with the count of those held back since.
+    func logLimitHit(_ kind: String, _ message: @autoclosure () -> String) {
+        guard let suppressed = limitLogThrottle.admit(kind, nowMs: MonotonicClock.nowMilliseconds()) else { return }
+        logger.warning("\(kind): \(message())\(LogThrottle.suffix(suppressed))")
+    }
+
+    /// Whether a replay may queue more now: the process holds less than half the budget,
+    /// counting this loop's replay bytes of this turn. Called per replayed frame (replays
+    /// are not the live path).
+    var replayMayQueue: Bool {
+        let budget = group.outputBudget
+        return budget.total(withLoop: index, at: queuedOutputBytes + replayBytesThisTurn) < budget.replayLimitBytes
+    }
+
+    /// A replay queued `n` bytes (see `replayBytesThisTurn`).
+    func replayQueued(_ n: Int) { replayBytesThisTurn += n }
 
     // MARK: - Time
 
@@ -181,6 +275,8 @@ final class ServerLoop {
         // O(connections) per tick (4 per second): ~10 µs per 10k connections, cheaper than
         // keeping a timer per connection for deadlines that almost never fire.
         for case let connection? in connections { connection.tick(nowMs: now) }
+        group.outputBudget.setReplaysWaiting(loop: index, services?.tick() ?? false)
+        if group.outputBudget.replaysWaitAnywhere { shedStalledQueuesForReplays() }
         if isShuttingDown && now >= shutdownDeadlineMs {
             for case let connection? in connections { connection.closeNow() }
         }

@@ -45,12 +45,19 @@ final class PushProtocol {
     private let reads: ReadFailureLog
     /// Replays in progress (by connection serial, then channel): the seq read up to so far.
     private var replays: [UInt64: [String: Int64]] = [:]
+    /// Replays paused because the process's queued output is at half its budget. Nothing
+    /// will tell them when it falls (their own queue may be empty, so no drain notification
+    /// comes): the loop's tick retries them.
+    private var pausedForBudget: [UInt64: (Connection, PushClient)] = [:]
+    /// The loop, for the process-wide output budget (`replayMayQueue`). It owns the product.
+    private unowned let loop: ServerLoop
 
-    init(log: any EventLog, fanOut: FanOut, metrics: ServerMetrics, reads: ReadFailureLog) {
+    init(log: any EventLog, fanOut: FanOut, metrics: ServerMetrics, reads: ReadFailureLog, loop: ServerLoop) {
         self.log = log
         self.fanOut = fanOut
         self.metrics = metrics
         self.reads = reads
+        self.loop = loop
     }
 
     private var lastDeliveredSeq: Int64 { fanOut.lastDeliveredSeq }
@@ -71,6 +78,19 @@ final class PushProtocol {
     func closed(_ connection: Connection, client: PushClient) {
         for channel in client.channels { cancel(channel, of: connection, client: client) }
         replays[connection.serial] = nil
+        pausedForBudget[connection.serial] = nil
+    }
+
+    /// From the loop's tick: replays paused for the output budget try again. Returns whether
+    /// some are still paused.
+    func retryReplaysPausedForBudget() -> Bool {
+        guard !pausedForBudget.isEmpty else { return false }
+        let waiting = pausedForBudget
+        pausedForBudget = [:]
+        for (connection, client) in waiting.values where connection.isOpen {
+            continueReplays(on: connection, client: client)
+        }
+        return !pausedForBudget.isEmpty
     }
 
     func outputDrained(_ connection: Connection, client: PushClient) {
@@ -152,6 +172,11 @@ final class PushProtocol {
 
     /// On an event stream an error ends the stream: its only subscription failed.
     private func sendError(code: String, message: String, channel: String?, on connection: Connection) {
+        // The channel is echoed so the client can match the error, but an invalid one may be
+        // as long as a message (1 MiB): its first 256 bytes are enough to recognise it, and a
+        // flood of such messages then cannot make each reply as large as the request.
+        var channel = channel
+        if let c = channel, c.utf8.count > 256, !Channel.isValid(c) { channel = String(decoding: c.utf8.prefix(256), as: UTF8.self) }
         let payload = PushMessage.error(code: code, message: message, channel: channel)
         connection.sendFrame(connection.pushFraming.frame(payload, eventName: "error"))
         if connection.isEventStream { connection.endEventStream() }
@@ -256,22 +281,31 @@ final class PushProtocol {
         }
     }
 
-    /// Replays stored events while the connection's queue stays under half its cap, and
-    /// continues when the queue has drained (`outputDrained`). A long backlog therefore
-    /// flows at the client's pace instead of tripping the slow-consumer limit. The target is
-    /// `lastDeliveredSeq` as it moves: events that arrive meanwhile are read from the log
-    /// too, and the subscription goes live only once the replay has caught up, so there is
-    /// no gap and no duplicate at the seam.
+    /// Replays stored events while the connection's queue stays under half its cap and the
+    /// process's queued output under half its budget (`ServerLoop.replayMayQueue`), and
+    /// continues when the queue has drained (`outputDrained`) or, when the process's budget
+    /// held it back, on the loop's tick. A long backlog therefore flows at the client's pace
+    /// instead of tripping the slow-consumer limit, and many replays at once cannot fill the
+    /// memory. The target is `lastDeliveredSeq` as it moves: events that arrive meanwhile
+    /// are read from the log too, and the subscription goes live only once the replay has
+    /// caught up, so there is no gap and no duplicate at the seam.
     private func continueReplays(on connection: Connection, client: PushClient) {
         guard let pending = replays[connection.serial] else {
             connection.notifiesWhenDrained = false
             return
         }
         let budget = connection.outputCapacity / 2
+        var heldByProcessBudget = false
+        func mayQueue() -> Bool {
+            guard connection.queuedOutputBytes < budget else { return false }
+            if loop.replayMayQueue { return true }
+            heldByProcessBudget = true
+            return false
+        }
         for (channel, start) in pending {
             var cursor = start
             let userScope = Channel.userScope(of: channel)
-            while cursor < lastDeliveredSeq, connection.queuedOutputBytes < budget {
+            while cursor < lastDeliveredSeq, mayQueue() {
                 let page: [StoredEvent]
                 do {
                     page = try log.events(after: cursor, userId: userScope, limit: Self.replayPage)
@@ -283,9 +317,11 @@ final class PushProtocol {
                 }
                 var sentAll = true
                 for event in page where event.seq <= lastDeliveredSeq {
-                    guard connection.queuedOutputBytes < budget else { sentAll = false; break }
+                    guard mayQueue() else { sentAll = false; break }
                     var framed = FramedEvent(event, channel: channel, compressor: fanOut.compressor)
-                    connection.sendFrame(framed.bytes(for: connection))
+                    let frame = framed.bytes(for: connection)
+                    connection.sendFrame(frame)
+                    loop.replayQueued(frame.count)
                     cursor = event.seq
                 }
                 guard connection.acceptsPushMessages else { return }
@@ -305,6 +341,8 @@ final class PushProtocol {
         if replays[connection.serial]?.isEmpty ?? true {
             replays[connection.serial] = nil
             connection.notifiesWhenDrained = false
+        } else if heldByProcessBudget {
+            pausedForBudget[connection.serial] = (connection, client)
         }
     }
 }

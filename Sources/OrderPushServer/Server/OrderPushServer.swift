@@ -72,7 +72,7 @@ public final class OrderPushServer {
         let signals = try SignalWatcher(signals: SignalWatcher.watched.map(\.signal))
         if listenerFds.isEmpty { try bind() }
         let loopCount = listenerFds.count
-        let group = try LoopGroup(count: loopCount)
+        let group = try LoopGroup(count: loopCount, maxTotalOutputBytes: config.maxTotalOutputBytes)
         let config = self.config, metrics = self.metrics, logger = self.logger
 
         // The storage backend: chosen here, and only here; everything else sees the

@@ -38,6 +38,9 @@ public struct ServerConfig: Sendable {
     public var maxEchoMessageBytes = 64 * 1024 * 1024
     /// Outbound bytes a connection may have queued before it is closed as a slow consumer (1013).
     public var maxOutputBytes = 8 * 1024 * 1024
+    /// Outbound bytes all connections of the process may have queued together; past it the
+    /// connections holding the most are closed with 1013 and replays wait (`OutputBudget`).
+    public var maxTotalOutputBytes = 256 * 1024 * 1024
     /// Echo replies legitimately queue a whole large message; its cap is sized for that.
     public var maxEchoOutputBytes = 80 * 1024 * 1024
     /// Open connections of the whole process (all loops together). Leaves ~1 000 of a

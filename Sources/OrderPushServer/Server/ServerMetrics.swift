@@ -12,6 +12,8 @@ public final class ServerMetrics: Sendable {
     public let messagesDelivered = Atomic<Int>(0)
     public let slowConsumersClosed = Atomic<Int>(0)
     public let connectionsRefused = Atomic<Int>(0)
+    /// WebSockets closed with 1013 because the process's queued output passed its budget.
+    public let outputBudgetClosed = Atomic<Int>(0)
     private let requestsByStatus = Mutex<[Int: Int]>([:])
 
     public init() {}
@@ -21,7 +23,8 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Prometheus text exposition format 0.0.4.
-    public func render() -> String {
+    /// - Parameter queuedOutputBytes: the process's queued output (`OutputBudget`), when known.
+    public func render(queuedOutputBytes: Int? = nil) -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, Int)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -44,6 +47,12 @@ public final class ServerMetrics: Sendable {
                [("", slowConsumersClosed.load(ordering: .relaxed))])
         metric("orderpush_connections_refused_total", "counter", "Connections refused at the connection limit.",
                [("", connectionsRefused.load(ordering: .relaxed))])
+        metric("orderpush_output_budget_closed_total", "counter", "WebSockets closed with 1013 because all connections together held more than --max-total-output-bytes.",
+               [("", outputBudgetClosed.load(ordering: .relaxed))])
+        if let queuedOutputBytes {
+            metric("orderpush_output_queued_bytes", "gauge", "Bytes queued for all connections together (as of each loop's last turn).",
+                   [("", queuedOutputBytes)])
+        }
         let statuses = requestsByStatus.withLock { $0 }.sorted { $0.key < $1.key }
         metric("orderpush_http_requests_total", "counter", "HTTP requests answered, by status.",
                statuses.map { ("{status=\"\($0.key)\"}", $0.value) })

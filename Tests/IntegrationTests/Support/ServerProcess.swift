@@ -87,6 +87,20 @@ final class ServerProcess: @unchecked Sendable {
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
+    var pid: Int32 { process.processIdentifier }
+
+    /// A field of /proc/PID/status in KiB (`VmRSS`, `VmHWM`); nil when unreadable.
+    func memoryKiB(_ field: String) -> Int? {
+        // Read as a stream: /proc files report a size of 0.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/status"),
+              let data = try? handle.readToEnd() else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return Int(line.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+        }
+        return nil
+    }
+
     /// Waits until the server's standard error contains `text` (the pipe keeps order, so
     /// everything logged before it has arrived too); false if it did not within `timeout`,
     /// which should be generous: it only bounds a broken run.
