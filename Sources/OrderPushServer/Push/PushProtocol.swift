@@ -134,6 +134,10 @@ final class PushProtocol {
             clientEpoch = e
         }
         let epoch = log.epoch
+        guard !epoch.isEmpty else {
+            // A shared database this node has not reached yet: nothing to resume from.
+            return sendError(code: "unavailable", message: "the event log could not be read; retry", channel: channel, on: connection)
+        }
         if let since {
             if let clientEpoch, clientEpoch != epoch {
                 return sendError(code: "cursor_expired", message: "this cursor belongs to another event history; reload over HTTP",
