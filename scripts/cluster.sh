@@ -60,6 +60,7 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [ -f "$pgdata/postmaster.pid" ] && run_pg "$bindir/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
   if [ "$keep" = 1 ]; then echo "kept $dir"; else rm -rf "$dir"; fi
+  exit 0
 }
 trap cleanup INT TERM EXIT
 
