@@ -34,10 +34,12 @@ final class PostgresEventBroker: EventBroker {
 
     /// - Parameter publishedThrough: the loops' starting point (their `lastDeliveredSeq`):
     ///   everything above it is read from the log and handed to them.
-    init(url: PostgresURL, group: LoopGroup, publishedThrough start: Int64, node: NodeStatus, logger: Logger) throws {
+    ///   - recovery: raised each time the connection comes back, for the node's other stores.
+    init(url: PostgresURL, group: LoopGroup, publishedThrough start: Int64, node: NodeStatus,
+         recovery: DatabaseRecoverySignal, logger: Logger) throws {
         wakeup = try WakeupSignal()
         let t = try LoopThread { [self] in
-            run(url: url, group: group, start: start, node: node, logger: logger)
+            run(url: url, group: group, start: start, node: node, recovery: recovery, logger: logger)
         }
         thread.withLock { $0 = t }
     }
@@ -55,7 +57,8 @@ final class PostgresEventBroker: EventBroker {
         t?.join()
     }
 
-    private func run(url: PostgresURL, group: LoopGroup, start: Int64, node: NodeStatus, logger: Logger) {
+    private func run(url: PostgresURL, group: LoopGroup, start: Int64, node: NodeStatus,
+                     recovery: DatabaseRecoverySignal, logger: Logger) {
         var published = start
         var backoffMs: Int32 = 0
         // The LISTEN session and the one reading the log (a reconnect of either loses the
@@ -71,6 +74,7 @@ final class PostgresEventBroker: EventBroker {
                     listener = l
                     backoffMs = 0
                     if node.setDatabase(up: true, reason: nil) {
+                        recovery.raise()
                         logger.info("database connection is up; delivering the log after seq \(published)")
                     }
                 }

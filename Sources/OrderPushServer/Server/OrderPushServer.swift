@@ -80,13 +80,13 @@ public final class OrderPushServer {
         // the node serves anyway (/healthz 503, writes 503) and connects when it is back.
         let storage: any StorageBackend
         let epoch: String, head: Int64
-        var postgresURL: PostgresURL?
+        var postgres: PostgresStorageBackend?
         metrics.node.setName(config.nodeName ?? "\(Self.hostName()):\(boundPort ?? boundTLSPort ?? 0)")
         if let text = config.databaseURL {
             let url = try PostgresURL(parsing: text)
             let backend = PostgresStorageBackend(url: url)
             storage = backend
-            postgresURL = backend.url
+            postgres = backend
             do {
                 let store = try PostgresOrderStore(url: backend.url)
                 (epoch, head) = (store.epoch, try store.head())
@@ -114,9 +114,9 @@ public final class OrderPushServer {
         // commits directly.
         let broker: any EventBroker
         var postgresBroker: PostgresEventBroker?
-        if let postgresURL {
-            let b = try PostgresEventBroker(url: postgresURL, group: group, publishedThrough: head, node: metrics.node,
-                                            logger: logger)
+        if let postgres {
+            let b = try PostgresEventBroker(url: postgres.url, group: group, publishedThrough: head, node: metrics.node,
+                                            recovery: postgres.recovery, logger: logger)
             postgresBroker = b
             broker = b
         } else {

@@ -1,4 +1,5 @@
 import Orders
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,6 +9,8 @@ import Glibc
 /// fails, so a node starts while the database is down and answers 503 until it is back.
 public struct PostgresStorageBackend: StorageBackend {
     public let url: PostgresURL
+    /// Shared by the stores this backend opens; see `DatabaseRecoverySignal`.
+    public let recovery = DatabaseRecoverySignal()
 
     /// Connection attempts give up after this many seconds unless the URL says otherwise:
     /// a loop thread waits at most this long for an unreachable host (a refused
@@ -22,8 +25,20 @@ public struct PostgresStorageBackend: StorageBackend {
         self.url = url
     }
 
-    public func openWriter() throws -> any OrderStore { ReconnectingPostgresStore(url: url) }
-    public func openReader() throws -> any OrderStore { ReconnectingPostgresStore(url: url) }
+    public func openWriter() throws -> any OrderStore { ReconnectingPostgresStore(url: url, recovery: recovery) }
+    public func openReader() throws -> any OrderStore { ReconnectingPostgresStore(url: url, recovery: recovery) }
+}
+
+/// Says "the database is back" to every store of a node: the thread that watches the
+/// database continuously (the event broker) raises it when its connection comes back, and
+/// a store waiting out its backoff then tries at its next call, so the loops do not keep
+/// answering 503 for up to a backoff period after `/healthz` went back to 200.
+/// An atomic counter: raised by one thread, read by every loop.
+public final class DatabaseRecoverySignal: Sendable {
+    private let generation = Atomic<Int>(0)
+    public init() {}
+    public func raise() { generation.add(1, ordering: .relaxed) }
+    public var current: Int { generation.load(ordering: .relaxed) }
 }
 
 /// A `PostgresOrderStore` that is opened on first use and reopened after a lost
@@ -46,7 +61,14 @@ public final class ReconnectingPostgresStore: OrderRepository, EventLog {
     static let initialBackoffMs: Int64 = 100
     static let maximumBackoffMs: Int64 = 5_000
 
-    public init(url: PostgresURL) { self.url = url }
+    private let recovery: DatabaseRecoverySignal?
+    /// `recovery.current` when the last failure happened.
+    private var failedAtGeneration = 0
+
+    public init(url: PostgresURL, recovery: DatabaseRecoverySignal? = nil) {
+        self.url = url
+        self.recovery = recovery
+    }
 
     /// True when the last call reached the database.
     public var isConnected: Bool { store?.isConnected == true && lastFailure == nil }
@@ -62,7 +84,7 @@ public final class ReconnectingPostgresStore: OrderRepository, EventLog {
     private func connected() throws -> PostgresOrderStore {
         let now = Self.monotonicMs()
         if let store, store.isConnected { return store }
-        if now < nextAttemptMs {
+        if now < nextAttemptMs && (recovery?.current ?? 0) == failedAtGeneration {
             throw PostgresError(kind: .connection, message: "the database is unavailable (\(lastFailure ?? "not connected yet")); next attempt in \(nextAttemptMs - now) ms")
         }
         do {
@@ -82,6 +104,7 @@ public final class ReconnectingPostgresStore: OrderRepository, EventLog {
 
     private func noteFailure(_ error: any Error) {
         lastFailure = "\(error)"
+        failedAtGeneration = recovery?.current ?? 0
         backoffMs = backoffMs == 0 ? Self.initialBackoffMs : min(Self.maximumBackoffMs, backoffMs * 2)
         nextAttemptMs = Self.monotonicMs() + backoffMs
     }
@@ -91,11 +114,21 @@ public final class ReconnectingPostgresStore: OrderRepository, EventLog {
         backoffMs = 0
     }
 
-    /// Runs `body` on the open store; a failure of the connection starts the backoff.
+    /// Runs the read `body` on the open store; a failure of the connection starts the
+    /// backoff. A connection that was lost while idle (the server restarted) is only
+    /// found out by the next call: that read is run once more on a new connection (reads
+    /// change nothing, so running one twice is harmless), so the first read after an
+    /// outage does not fail.
     private func using<T>(_ body: (PostgresOrderStore) throws -> T) throws -> T {
         let store = try connected()
         do {
-            let value = try body(store)
+            let value: T
+            do {
+                value = try body(store)
+            } catch let error as PostgresError where error.isConnectionFailure || !store.isConnected {
+                try store.ensureConnected()
+                value = try body(store)
+            }
             noteSuccess()
             return value
         } catch {
