@@ -6,7 +6,7 @@ port with a database in a temporary folder, creates demo orders and tracking upd
 through the HTTP API with a service token from `orderpush token`, and saves, from
 headless Chromium:
 
-    docs/screenshots/admin-desktop.png  admin-phone.png  track-desktop.png  track-phone.png
+    docs/screenshots/admin-desktop.png  admin-search.png  admin-phone.png  track-desktop.png  track-phone.png
 
 Needs chromium, chromedriver and the Python package selenium (as tests/browser does).
 Run from anywhere:
@@ -151,10 +151,15 @@ class Shot:
     phone: bool
     select_featured: bool = False  # open the featured order's detail pane
     down_to: str | None = None  # None: the viewport; else from the top to the end of this element
+    status: str | None = None  # a status tab to select on the admin page
+    search: str | None = None  # text to search for on the admin page
+    rows: int | None = None  # how many rows the filter leaves (waited for)
 
 
 SHOTS = [
     Shot("admin-desktop.png", "admin", phone=False, select_featured=True),
+    # A status tab and a search: the delivered rice orders.
+    Shot("admin-search.png", "admin", phone=False, status="delivered", search="rice", rows=2, down_to="main"),
     # On a phone the detail pane is a full-screen sheet over the list; the list is the page there.
     Shot("admin-phone.png", "admin", phone=True),
     Shot("track-desktop.png", "track", phone=False, down_to="main"),
@@ -217,6 +222,18 @@ def select_order(driver, order_id: str) -> None:
         "pane.scrollTop = document.getElementById('form-partner').offsetTop - 70;")
 
 
+def filter_orders(driver, status: str | None, search: str | None, rows: int | None) -> None:
+    """Selects a status tab and searches, as the admin would, and waits for the table."""
+    if status:
+        driver.find_element(By.CSS_SELECTOR, f'#status-tabs .status-tab[data-status="{status}"]').click()
+    if search:
+        box = driver.find_element(By.ID, "search-input")
+        box.send_keys(search)
+        driver.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
+    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#order-rows tr")) == rows,
+         f"the filter did not leave {rows} rows")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots", help="folder for the PNGs")
@@ -241,6 +258,8 @@ def main() -> None:
                 open_live(driver, server, shot.page, tokens[shot.page])
                 if shot.select_featured:
                     select_order(driver, featured)
+                if shot.status or shot.search:
+                    filter_orders(driver, shot.status, shot.search, shot.rows)
                 capture(driver, out / shot.file, shot.down_to)
         finally:
             for driver in drivers:

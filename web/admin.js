@@ -1,19 +1,32 @@
 /**
  * admin.js — the live order table at /admin.
  *
- * page.js loads every order and follows the `admin` channel; this file draws the
- * table and the detail pane. Tracking changes go out as PUT /api/orders/{id}/tracking;
- * the answer and the push event that follows are both applied through page.apply,
- * whose OrderStore keeps whichever is newer.
+ * page.js loads a page of orders (GET /api/orders/search, with the per-status counts) and
+ * follows the `admin` channel; this file draws the status tabs, the search box, the table
+ * and the detail pane, keeps the counts right from the events, and tells the admin of new
+ * orders while the tab is in the background (title count, desktop notification if allowed,
+ * optional sound, rows marked until seen). Tracking changes go out as
+ * PUT /api/orders/{id}/tracking; the answer and the push event that follows are both
+ * applied through page.apply, whose OrderStore keeps whichever is newer.
  */
 import { OrderPage } from '/page.js';
-import { STATUSES, statusLabel, statusOf, historyOf } from '/orders.js';
+import { STATUSES, statusLabel, statusOf, historyOf, matchesSearch } from '/orders.js';
 import { el, formatMoney, formatTime, formatLocation, isLocation, shortId } from '/view.js';
 
 const $ = (id) => document.getElementById(id);
 const rows = $('order-rows');
+const BASE_TITLE = document.title;
+/** How long rows that came in while the tab was hidden stay marked once it is visible again. */
+const UNSEEN_MARK_MS = 8000;
 
 let selectedId = null;
+/** The filter on screen: a status ('' for all) and search text. */
+const filter = { status: '', q: '' };
+/** Orders per status as of the last load, kept right by the events since. */
+let counts = null;
+/** Orders that arrived while the tab was hidden and are not seen yet. */
+const unseen = new Set();
+let unseenTimer = null;
 
 const page = new OrderPage({
   tokenKey: 'orderpush.token.admin',
@@ -33,13 +46,27 @@ const page = new OrderPage({
   render: rowFor,
   flashNew: 'row-new',
   flashUpdated: 'row-updated',
-  onReload() {
+  filter: () => ({ status: filter.status, q: filter.q }),
+  matches: (order) => (filter.status === '' || statusOf(order) === filter.status) && matchesSearch(order, filter.q),
+  onReload(snapshot) {
+    if (snapshot?.counts) counts = { ...snapshot.counts };
+    renderTabs();
     updateCount();
     if (selectedId !== null) renderDetail();
+  },
+  onEvent(event) {
+    countEvent(event);
+    if (event.event === 'order.created') noticeNewOrder(event.order);
   },
   onChange(order) {
     updateCount();
     if (selectedId === String(order.id)) renderDetail();
+  },
+  onPaging(hasMore, busy) {
+    const button = $('load-older');
+    button.hidden = !hasMore;
+    button.disabled = busy;
+    button.textContent = busy ? 'Loading older orders…' : 'Show older orders';
   },
   text: {
     noToken: 'No token. Open this page as /admin?token=<jwt>; mint one with: orderpush token --sub you --role admin',
@@ -53,7 +80,176 @@ const store = page.store;
 // --- Table --------------------------------------------------------------------------------
 
 function updateCount() {
-  $('order-count').textContent = store.size === 1 ? '1 order' : `${store.size} orders`;
+  const shown = store.size === 1 ? '1 order' : `${store.size} orders`;
+  const total = counts ? (filter.status ? counts[filter.status] ?? 0 : Object.values(counts).reduce((a, b) => a + b, 0)) : null;
+  $('order-count').textContent = total !== null && filter.q === '' && total > store.size
+    ? `${store.size} of ${total} shown` : `${shown} shown`;
+}
+
+// --- Status tabs, search, paging ----------------------------------------------------------
+
+function renderTabs() {
+  const all = counts ? Object.values(counts).reduce((a, b) => a + b, 0) : null;
+  const tabs = [['', 'All', all], ...STATUSES.map((s) => [s, statusLabel(s), counts?.[s] ?? null])];
+  $('status-tabs').replaceChildren(...tabs.map(([status, label, count]) => el('button', {
+    type: 'button',
+    class: 'status-tab',
+    dataset: { status: status || 'all' },
+    'aria-pressed': String(filter.status === status),
+    onclick: () => setFilter({ status }),
+  }, label, count === null ? null : el('span', { class: 'tab-count', dataset: { count: String(count) } }, String(count)))));
+}
+
+/** Applies an event to the counts: a new order adds one; a status change moves one. */
+function countEvent(event) {
+  if (!counts) return;
+  const order = event.order;
+  if (event.event === 'order.created') {
+    const status = statusOf(order);
+    counts[status] = (counts[status] ?? 0) + 1;
+  } else if (event.event === 'tracking.updated') {
+    const history = historyOf(order);
+    const before = history.at(-2)?.status;
+    const after = statusOf(order);
+    if (before && before !== after) {
+      counts[before] = Math.max(0, (counts[before] ?? 0) - 1);
+      counts[after] = (counts[after] ?? 0) + 1;
+    }
+  }
+  renderTabs();
+}
+
+function setFilter(change) {
+  Object.assign(filter, change);
+  renderTabs();
+  updateCount();
+  page.refilter();
+}
+
+function wireFilters() {
+  renderTabs();
+  const input = $('search-input');
+  let typing = null;
+  $('search-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    clearTimeout(typing);
+    setFilter({ q: input.value.trim() });
+  });
+  input.addEventListener('input', () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      if (input.value.trim() !== filter.q) setFilter({ q: input.value.trim() });
+    }, 300);
+  });
+  $('load-older').addEventListener('click', () => page.loadOlder());
+}
+
+// --- New orders while the tab is in the background ----------------------------------------
+
+const NOTIFY_KEY = 'orderpush.admin.notify';
+const SOUND_KEY = 'orderpush.admin.sound';
+let audio = null;
+
+function setting(key) {
+  try { return localStorage.getItem(key) === '1'; } catch { return false; }
+}
+
+function saveSetting(key, on) {
+  try { localStorage.setItem(key, on ? '1' : '0'); } catch { /* storage disabled: for this load only */ }
+}
+
+function notificationsAllowed() {
+  return 'Notification' in window && Notification.permission === 'granted' && setting(NOTIFY_KEY);
+}
+
+function renderNotifyState() {
+  const button = $('notify-toggle');
+  const state = $('notify-state');
+  if (!('Notification' in window)) {
+    button.hidden = true;
+    state.textContent = 'This browser cannot show desktop notifications; the title counts new orders.';
+    return;
+  }
+  if (Notification.permission === 'denied') {
+    button.hidden = true;
+    state.textContent = 'Desktop notifications are blocked for this site; the title counts new orders.';
+    return;
+  }
+  const on = notificationsAllowed();
+  button.textContent = on ? 'Turn off desktop notifications' : 'Enable desktop notifications';
+  button.setAttribute('aria-pressed', String(on));
+  state.textContent = on ? 'Notifications on.' : '';
+  document.body.dataset.notifications = on ? 'on' : 'off';
+}
+
+function wireAlerts() {
+  $('notify-toggle').addEventListener('click', async () => {
+    if (notificationsAllowed()) {
+      saveSetting(NOTIFY_KEY, false);
+    } else {
+      // Asked only here, on the admin's click, never on load.
+      const answer = Notification.permission === 'granted' ? 'granted' : await Notification.requestPermission();
+      saveSetting(NOTIFY_KEY, answer === 'granted');
+    }
+    renderNotifyState();
+  });
+  const sound = $('sound-toggle');
+  sound.checked = setting(SOUND_KEY);
+  sound.addEventListener('change', () => {
+    saveSetting(SOUND_KEY, sound.checked);
+    if (sound.checked) beep(); // Created on a click, so the browser lets it play later.
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') seen();
+  });
+  renderNotifyState();
+}
+
+function noticeNewOrder(order) {
+  if (document.visibilityState !== 'hidden') return;
+  unseen.add(String(order.id));
+  page.node(order.id)?.classList.add('row-unseen');
+  clearTimeout(unseenTimer);
+  document.title = `(${unseen.size}) ${BASE_TITLE}`;
+  if (notificationsAllowed()) {
+    const note = new Notification('New order', {
+      body: `#${shortId(order.id)} · ${order.userId ?? ''} · ${formatMoney(order.total)}`,
+      tag: `order-${order.id}`,
+    });
+    note.onclick = () => {
+      window.focus();
+      select(String(order.id));
+      note.close();
+    };
+  }
+  if ($('sound-toggle').checked) beep();
+}
+
+/** The tab is visible again: the title count goes; the marks a little later, once looked at. */
+function seen() {
+  document.title = BASE_TITLE;
+  if (unseen.size === 0) return;
+  clearTimeout(unseenTimer);
+  unseenTimer = setTimeout(() => {
+    unseen.clear();
+    for (const row of rows.querySelectorAll('tr.row-unseen')) row.classList.remove('row-unseen');
+  }, UNSEEN_MARK_MS);
+}
+
+function beep() {
+  try {
+    audio ??= new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.25);
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.25);
+  } catch {
+    // No audio output: the title and the marks still tell.
+  }
 }
 
 function rowFor(order) {
@@ -62,7 +258,7 @@ function rowFor(order) {
   const partner = order.tracking?.deliveryPartner;
   const row = el('tr', {
     dataset: { orderId: id, status },
-    class: selectedId === id ? 'selected' : '',
+    class: [selectedId === id ? 'selected' : '', unseen.has(id) ? 'row-unseen' : ''].join(' ').trim(),
     onclick: () => select(id),
   },
   el('td', { dataset: { label: 'Order' }, class: 'col-order' },
@@ -127,6 +323,7 @@ function wireDetail() {
 
 function select(id) {
   const changed = selectedId !== id;
+  if (unseen.delete(id)) page.node(id)?.classList.remove('row-unseen');
   selectedId = id;
   for (const row of rows.querySelectorAll('tr.selected')) {
     row.classList.remove('selected');
@@ -288,4 +485,6 @@ function showFormMessage(form, kind, text) {
 }
 
 wireDetail();
+wireFilters();
+wireAlerts();
 page.start();

@@ -74,6 +74,11 @@ export class OrderStore {
     return this.#orders.get(String(id))?.order ?? null;
   }
 
+  /** Forgets an order (it left the list). */
+  delete(id) {
+    this.#orders.delete(String(id));
+  }
+
   get size() {
     return this.#orders.size;
   }
@@ -82,4 +87,32 @@ export class OrderStore {
   newestFirst() {
     return [...this.#orders.values()].map((v) => v.order).sort((a, b) => timeOf(b) - timeOf(a));
   }
+}
+
+/** Lowercase, without diacritics (as SQLite's unicode61 tokenizer folds them). */
+function folded(text) {
+  return String(text ?? '').toLowerCase().normalize('NFD').replace(/\p{M}/gu, '');
+}
+
+/** Runs of letters and digits. */
+function wordsOf(text) {
+  return folded(text).match(/[\p{L}\p{N}]+/gu) ?? [];
+}
+
+/**
+ * Whether an order matches search text `q` the way GET /api/orders/search does: its owner
+ * is exactly `q`; or its id starts with `q` (`ord_` optional); or every word of `q`
+ * (compared on its first 8 characters) starts a word of one of its item names.
+ */
+export function matchesSearch(order, q) {
+  const text = String(q ?? '').trim();
+  const lowered = text.toLowerCase();
+  if (lowered === '' || lowered === 'ord_') return true;
+  if (order?.userId === text) return true;
+  const hex = lowered.startsWith('ord_') ? lowered.slice(4) : lowered;
+  if (/^[0-9a-f]{1,16}$/.test(hex) && String(order?.id ?? '').toLowerCase().startsWith(`ord_${hex}`)) return true;
+  const wanted = wordsOf(text).map((w) => w.slice(0, 8));
+  if (wanted.length === 0) return false;
+  const names = wordsOf((Array.isArray(order?.items) ? order.items : []).map((item) => String(item?.name ?? '')).join(' '));
+  return wanted.every((w) => names.some((word) => word.startsWith(w)));
 }

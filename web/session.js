@@ -105,6 +105,17 @@ export function createApi(token) {
   return {
     /** The caller's orders plus the cursor and epoch to subscribe from. */
     listOrders: () => request('GET', '/api/orders'),
+    /**
+     * One page of GET /api/orders/search; `params` {status, q, userId, limit, before, counts}.
+     * @returns {Promise<{orders: object[], next: string|null, counts?: object, cursor?: number, epoch?: string}>}
+     */
+    search: (params) => {
+      const query = new URLSearchParams();
+      for (const [key, value] of Object.entries(params ?? {})) {
+        if (value !== undefined && value !== null && value !== '') query.set(key, String(value));
+      }
+      return request('GET', `/api/orders/search?${query}`);
+    },
     /** @returns {Promise<{order: object, seq: number}>} */
     updateTracking: (id, change) => request('PUT', `/api/orders/${encodeURIComponent(id)}/tracking`, change),
   };

@@ -2,12 +2,16 @@
  * track.js — a customer's own orders at /track.
  *
  * The user id comes from the token's `sub` claim (decoded for display and for the
- * channel name; the server checks the token itself). page.js loads the orders and
- * follows `user:<sub>`; this file draws one card per order.
+ * channel name; the server checks the token itself). page.js loads the newest orders a
+ * page at a time (older ones with "Show older orders") and follows `user:<sub>`; this
+ * file draws one card per order and marks a status change when it happens.
  */
 import { OrderPage } from '/page.js';
 import { PROGRESS, statusLabel, statusOf, historyOf } from '/orders.js';
-import { el, svg, formatMoney, formatTime, formatLocation, isLocation, shortId } from '/view.js';
+import { el, svg, flash, formatMoney, formatTime, formatLocation, isLocation, shortId } from '/view.js';
+
+/** Orders whose status changed while the page was open: their cards say so. */
+const statusChanged = new Set();
 
 const page = new OrderPage({
   tokenKey: 'orderpush.token.track',
@@ -26,10 +30,25 @@ const page = new OrderPage({
     // Keep the items list open if the reader opened it.
     fresh.querySelector('details').open = old.querySelector('details')?.open ?? false;
   },
-  onChange(order, result) {
+  onChange(order, result, event) {
+    if (event?.event === 'tracking.updated') {
+      const before = historyOf(order).at(-2)?.status;
+      if (before && before !== statusOf(order)) {
+        statusChanged.add(String(order.id));
+        const fresh = cardFor(order);
+        page.node(order.id)?.replaceWith(fresh);
+        flash(fresh, 'card-updated');
+      }
+    }
     document.getElementById('announcer').textContent = result === 'new'
       ? `New order #${shortId(order.id)}: ${statusLabel(statusOf(order))}.`
       : `Order #${shortId(order.id)} is now ${statusLabel(statusOf(order))}.`;
+  },
+  onPaging(hasMore, busy) {
+    const button = document.getElementById('load-older');
+    button.hidden = !hasMore;
+    button.disabled = busy;
+    button.textContent = busy ? 'Loading older orders…' : 'Show older orders';
   },
   text: {
     noToken: 'No token. Open this page as /track?token=<jwt>; mint one with: orderpush token --sub u42 --role user',
@@ -48,10 +67,17 @@ function cardFor(order) {
   const count = items.reduce((n, item) => n + (Number(item.quantity) || 0), 0);
   const headingId = `order-${id.replace(/[^\w-]/g, '_')}`;
 
-  return el('article', { class: 'panel order-card', dataset: { orderId: id, status }, 'aria-labelledby': headingId },
+  const changed = statusChanged.has(id);
+  return el('article', {
+    class: `panel order-card${changed ? ' status-changed' : ''}`,
+    dataset: { orderId: id, status, ...(changed ? { statusChanged: 'true' } : {}) },
+    'aria-labelledby': headingId,
+  },
     el('header', { class: 'card-head' },
       el('h2', { id: headingId, title: id }, `Order #${shortId(id)}`),
-      el('span', { class: `pill status-${status}`, dataset: { status } }, statusLabel(status))),
+      el('span', {},
+        el('span', { class: `pill status-${status}`, dataset: { status } }, statusLabel(status)),
+        changed ? el('span', { class: 'status-changed-tag' }, 'Status updated') : null)),
     el('p', { class: 'card-meta muted' },
       `Placed ${formatTime(order.createdAt)} · ${count === 1 ? '1 item' : `${count} items`} · ${formatMoney(order.total)}`),
     el('div', { class: 'card-body' },
@@ -195,4 +221,5 @@ function projection(points) {
   return (p) => [MAP_W / 2 + (p.lng - midLng) * k, MAP_H / 2 - (p.lat - midLat) * k];
 }
 
+document.getElementById('load-older').addEventListener('click', () => page.loadOlder());
 page.start();

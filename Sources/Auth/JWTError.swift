@@ -5,6 +5,9 @@ public enum JWTError: Error, Equatable, Sendable {
     case malformed(String)
     /// The HMAC-SHA256 signature does not match (or has the wrong length).
     case badSignature
+    /// The header's `kid` names no key the server has (a rotated-out key, or another
+    /// issuer's). The id itself is not kept: it is attacker content.
+    case unknownKeyID
     /// The header's `alg` is not `HS256` (`none` included). The name is kept only if it is
     /// short printable ASCII, otherwise replaced, so logging it is safe.
     case unsupportedAlgorithm(String)
@@ -23,6 +26,7 @@ public enum JWTError: Error, Equatable, Sendable {
         switch self {
         case .malformed(let why): return "malformed token: \(why)"
         case .badSignature: return "token signature does not match"
+        case .unknownKeyID: return "token key id (kid) is not one of the server's keys"
         case .unsupportedAlgorithm(let alg): return "token algorithm \"\(alg)\" is not accepted (only HS256)"
         case .expired: return "token has expired"
         case .notYetValid: return "token is not valid yet (nbf)"

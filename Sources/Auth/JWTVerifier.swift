@@ -6,8 +6,10 @@ import OpenSSLKit
 /// Order of checks, so nothing in the payload is trusted before the MAC:
 /// 1. shape: at most `maxTokenLength` bytes, exactly three parts separated by `.`;
 /// 2. header: base64url JSON object, `alg` exactly `"HS256"`, `typ` absent or `"JWT"`,
-///    no `crit` (we implement no extensions, RFC 7515 §4.1.11);
-/// 3. signature: base64url, compared in constant time with HMAC-SHA256 of `header.payload`;
+///    no `crit` (we implement no extensions, RFC 7515 §4.1.11), `kid` absent or a string
+///    naming one of the keys (absent: the primary key; ignored with a single secret);
+/// 3. signature: base64url, compared in constant time with HMAC-SHA256 of `header.payload`
+///    under the key `kid` chose;
 /// 4. payload: base64url JSON object with `sub` (non-empty string), `role` (`admin`, `user`
 ///    or `service`), `exp` (an integral number), optional `nbf` (integral); other claims are
 ///    ignored.
@@ -18,17 +20,23 @@ public struct JWTVerifier: Sendable {
     /// Tokens longer than this are refused unread; ours are about 200 bytes.
     public static let maxTokenLength = 8192
 
-    private let secret: [UInt8]
+    public let keys: JWTKeySet
     private let leewaySeconds: Int64
 
     /// - Parameters:
-    ///   - secret: the HMAC key; must not be empty.
+    ///   - keys: the keys tokens may be signed with.
     ///   - leewaySeconds: clock skew tolerated on `exp` and `nbf` (docs/PROTOCOL.md §1: at most 60).
+    public init(keys: JWTKeySet, leewaySeconds: Int64 = 60) {
+        precondition(leewaySeconds >= 0, "BUG DETECTED: negative JWT leeway")
+        self.keys = keys
+        self.leewaySeconds = leewaySeconds
+    }
+
+    /// One secret, no key ids (a token's `kid` is ignored).
+    /// - Parameter secret: the HMAC key; must not be empty.
     public init(secret: [UInt8], leewaySeconds: Int64 = 60) {
         precondition(!secret.isEmpty, "BUG DETECTED: JWTVerifier needs a non-empty secret")
-        precondition(leewaySeconds >= 0, "BUG DETECTED: negative JWT leeway")
-        self.secret = secret
-        self.leewaySeconds = leewaySeconds
+        self.init(keys: JWTKeySet(singleSecret: secret), leewaySeconds: leewaySeconds)
     }
 
     /// Checks `token` and returns its claims.
@@ -45,6 +53,12 @@ public struct JWTVerifier: Sendable {
 
         let header = try Self.jsonObject(parts[0], part: "header")
         try Self.checkHeader(header)
+        var keyID: String?
+        if let kid = header["kid"] {
+            guard case .string(let name) = kid else { throw .malformed("header \"kid\" is not a string") }
+            keyID = name
+        }
+        guard let secret = keys.key(forKeyID: keyID) else { throw .unknownKeyID }
 
         guard let signature = Self.base64url(parts[2]) else { throw .malformed("signature is not unpadded base64url") }
         let signingInput = Array(bytes[..<parts[1].endIndex])  // "header.payload", as sent

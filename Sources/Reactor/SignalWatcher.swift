@@ -7,8 +7,8 @@ import Glibc
 public enum SignalDisposition: Equatable, Sendable {
     /// Close WebSockets with 1001, drain, exit 0 (SIGTERM, SIGINT, SIGQUIT).
     case shutDownGracefully
-    /// Reload what can be reloaded (SIGHUP). Nothing can be yet: the handler logs that and
-    /// keeps serving; reloading keys and certificates will hang off this case.
+    /// Reload what can be reloaded (SIGHUP): the server re-reads its signing keys and TLS
+    /// certificate (`Reloader`) and keeps serving.
     case reload
     /// Logged and otherwise ignored (SIGUSR1, SIGUSR2: no meaning assigned yet).
     case logAndIgnore

@@ -16,6 +16,8 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("database-url"), help: "postgresql://user[:password]@host[:port]/dbname: orders and events in PostgreSQL, shared by several nodes (instead of --db).") var databaseURL: String?
     @Option(name: .customLong("node-name"), help: "This node's name in /healthz and /metrics (default <hostname>:<port>).") var nodeName: String?
     @Option(name: .customLong("jwt-secret-file"), help: "HMAC key file for tokens (default: jwt-secret next to the database, created on first start).") var jwtSecretFile: String?
+    @Option(name: .customLong("jwt-keys"), help: "Folder of HMAC keys, one file per key named by its kid (instead of --jwt-secret-file); SIGHUP re-reads it.") var jwtKeys: String?
+    @Option(name: .customLong("jwt-primary"), help: "The kid of the primary key in --jwt-keys (needed when it holds several).") var jwtPrimary: String?
     @Option(help: "Folder of the web pages (default web).") var web: String?
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serves HTTPS/WSS.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.") var tlsKey: String?
@@ -52,6 +54,8 @@ struct Serve: ParsableCommand {
             ConfigOption("database-url", databaseURL, \.databaseURL),
             ConfigOption("node-name", nodeName, \.nodeName),
             ConfigOption("jwt-secret-file", jwtSecretFile, \.jwtSecretPath),
+            ConfigOption("jwt-keys", jwtKeys, \.jwtKeysDirectory),
+            ConfigOption("jwt-primary", jwtPrimary, \.jwtPrimaryKeyID),
             ConfigOption("web", web, \.webRoot),
             ConfigOption("tls-cert", tlsCert, \.tlsCertificatePath),
             ConfigOption("tls-key", tlsKey, \.tlsPrivateKeyPath),
@@ -98,6 +102,12 @@ struct Serve: ParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
+        }
+        guard config.jwtKeysDirectory == nil || config.jwtSecretPath == nil else {
+            throw ValidationError("--jwt-keys and --jwt-secret-file are alternatives: give one")
+        }
+        guard config.jwtPrimaryKeyID == nil || config.jwtKeysDirectory != nil else {
+            throw ValidationError("--jwt-primary names a key of --jwt-keys, which is not given")
         }
         guard (config.tlsCertificatePath == nil) == (config.tlsPrivateKeyPath == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")

@@ -40,6 +40,24 @@ struct ClusterTests {
         return seqs
     }
 
+    /// What the server printed when it refused to start with `arguments`.
+    static func startFailure(_ arguments: [String]) -> String? {
+        do {
+            let server = try ServerProcess(arguments: arguments)
+            server.stop()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func bothDatabasesOrABadURLStopTheStartWithTheReason() throws {
+        let both = Self.startFailure(["--database-url", "postgresql://u@127.0.0.1:1/db", "--db", "/tmp/nowhere.sqlite"])
+        #expect(both?.contains("exclude each other") == true, "\(both ?? "started")")
+        let badScheme = Self.startFailure(["--database-url", "mysql://u@h/db"])
+        #expect(badScheme?.contains("not postgresql") == true, "\(badScheme ?? "started")")
+    }
+
     @Test func eventsReachEveryNodeInSeqOrderAndResumeAndPollingWorkOnAnyNode() throws {
         let cluster = try Nodes(count: 3)
         defer { cluster.stopAll() }

@@ -3,7 +3,7 @@ import Glibc
 import Testing
 
 /// Every signal a service manager, a terminal or an operator sends on purpose, against the
-/// real binary: SIGHUP, SIGUSR1 and SIGUSR2 are logged and the server keeps serving;
+/// real binary: SIGHUP (which reloads keys), SIGUSR1 and SIGUSR2 are logged and the server keeps serving;
 /// SIGQUIT shuts down gracefully like SIGTERM and SIGINT (those two are in
 /// WebSocketEndpointTests).
 @Suite struct SignalTests {
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func sighupIsLoggedAndTheServerKeepsServing() throws {
-        try expectKeepsServing(after: SIGHUP, logLine: "SIGHUP received: nothing to reload yet")
+        try expectKeepsServing(after: SIGHUP, logLine: "signing keys reloaded: one secret (no kid)")
     }
 
     @Test func sigusr1IsLoggedAndIgnored() throws {

@@ -31,6 +31,10 @@ import Testing
         }
         while created.count < 1000, created.count % 10 != 0 || slowConsumersClosed() == 0 {
             created.append(try client.createOrder(token: admin, body: OrderBody.simple(userId: "bulk", extra: metadata)).seq)
+            // In step with the fast reader: it never has more than one event outstanding, so
+            // only the slow one can pass the cap, however busy the machine is (a reader
+            // thread starved for a moment must not be what the test measures).
+            fastReader.waitUntilRead(created.last!)
         }
         #expect(slowConsumersClosed() == 1)
         let last = try #require(created.last)
@@ -70,6 +74,8 @@ final class FastReader: @unchecked Sendable {
     private let seqs = Locked<[Int]>([])
     private let expected = Locked<Int?>(nil)
     private let done = DispatchSemaphore(value: 0)
+    /// Set by the reading thread when it stops (closed, or told the last seq).
+    private let stopped = Locked<Bool>(false)
     private(set) var closeCode: UInt16?
 
     init(_ session: PushSession) {
@@ -85,8 +91,17 @@ final class FastReader: @unchecked Sendable {
                 if let last = expected.current, (seqs.current.last ?? 0) >= last { break }
             }
             closeCode = self.session.closeFrame?.closeCode
+            stopped.withLock { $0 = true }
             done.signal()
         }.start()
+    }
+
+    /// Waits until `seq` was read, the reader stopped, or 20 s passed.
+    func waitUntilRead(_ seq: Int) {
+        let deadline = Date().addingTimeInterval(20)
+        while (seqs.current.last ?? 0) < seq, !stopped.current, Date() < deadline {
+            usleep(1_000)
+        }
     }
 
     /// Waits until `last` was read (or the reader gave up); returns the seqs read.

@@ -30,18 +30,20 @@ struct PostgresStoreTests {
         #expect(Set(epochs).count == 1)   // one history, one epoch
 
         let db = try PostgresConnection(url: url)
-        #expect(try db.execute("SELECT version FROM schema_version").map { try $0.int64(0) } == [1])
+        #expect(try db.execute("SELECT version FROM schema_version").map { try $0.int64(0) } == [Int64(PostgresSchema.currentVersion)])
         #expect(try db.execute("SELECT epoch, head, pruned_through FROM event_log").map {
             try "\($0.string(0)) \($0.int64(1)) \($0.int64(2))"
         } == ["\(epochs[0]) 0 0"])
         let tables = try db.execute("""
             SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename
             """).map { try $0.string(0) }
-        #expect(tables == ["event_log", "events", "idempotency_keys", "orders", "schema_version", "tracking_history"])
+        #expect(tables == ["event_log", "events", "idempotency_keys", "order_item_words", "order_status_counts", "orders",
+                          "schema_version", "tracking_history"])
         let indexes = try db.execute("""
             SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%pkey' ORDER BY indexname
             """).map { try $0.string(0) }
-        #expect(indexes == ["events_by_user", "orders_by_created", "orders_by_user"])
+        #expect(indexes == ["events_by_user", "order_item_words_by_word", "orders_by_created", "orders_by_id_pattern",
+                           "orders_by_insertion", "orders_by_status_insertion", "orders_by_user", "orders_by_user_insertion"])
     }
 
     /// The seq-order proof: two nodes append concurrently while a reader follows the log
@@ -213,7 +215,7 @@ struct PostgresStoreTests {
         let url = try TestPostgres.shared().createDatabase()
         let store = try PostgresOrderStore(url: url)
         try store.connection.execute("UPDATE schema_version SET version = 99")
-        #expect(throws: PostgresError(kind: .unexpectedValue, message: "\(url.redacted) has schema version 99, newer than this build's 1")) {
+        #expect(throws: PostgresError(kind: .unexpectedValue, message: "\(url.redacted) has schema version 99, newer than this build's \(PostgresSchema.currentVersion)")) {
             try PostgresOrderStore(url: url)
         }
     }

@@ -12,6 +12,7 @@ import WebSocket
 /// - `Authenticator`: bearer or query token -> claims.
 /// - `OrdersAPI`: create, update tracking, read one, legacy list.
 /// - `PollingEndpoint`: `GET /api/orders?since=`.
+/// - `SearchEndpoint`: `GET /api/orders/search`, checked here, read on the `SearchReader`.
 /// - `WriteSubmission`: writes to the `StorageWriter` and their answers.
 /// - `PushProtocol`: the `/ws` messages, subscriptions, replays.
 /// - `FanOut`: committed events to this loop's live subscribers.
@@ -20,9 +21,13 @@ import WebSocket
 /// backend on this loop's thread).
 final class OrderService: LoopServices {
     private unowned let loop: ServerLoop
-    private let authenticator: Authenticator
+    /// Replaced when SIGHUP reloads the signing keys (`ServiceMessage.signingKeys`).
+    private var authenticator: Authenticator
     private let orders: OrdersAPI
     private let polling: PollingEndpoint
+    private let searchReader: SearchReader
+    /// Searches handed to the reader, not answered yet; the loop waits for these at shutdown.
+    private var pendingSearches = 0
     private let writes: WriteSubmission
     private let push: PushProtocol
     private let fanOut: FanOut
@@ -30,18 +35,19 @@ final class OrderService: LoopServices {
     /// - Parameter deliveredThrough: the log's head when the server started: the broker
     ///   hands this loop every event after it (the same starting point for every loop).
     init(loop: ServerLoop, store: any OrderStore, deliveredThrough: Int64, verifier: JWTVerifier, writer: StorageWriter,
-         userWrites: UserWriteLimiter) throws {
+         userWrites: UserWriteLimiter, searchReader: SearchReader) throws {
         self.loop = loop
         let reads = ReadFailureLog(logger: loop.logger)
         authenticator = Authenticator(verifier: verifier)
         writes = WriteSubmission(loop: loop, writer: writer)
         orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
         polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads)
+        self.searchReader = searchReader
         fanOut = FanOut(lastDeliveredSeq: deliveredThrough, metrics: loop.metrics)
         push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads)
     }
 
-    var hasPendingWork: Bool { writes.pending > 0 }
+    var hasPendingWork: Bool { writes.pending > 0 || pendingSearches > 0 }
 
     // MARK: - HTTP
 
@@ -67,6 +73,16 @@ final class OrderService: LoopServices {
             return .respond(polling.poll(request, claims: claims))
         case .ordersManage:
             return .respond(orders.legacyList(claims: claims))
+        case .ordersSearch:
+            switch SearchEndpoint.parse(request, claims: claims) {
+            case .failure(let refusal):
+                return .respond(refusal.response)
+            case .success(let (search, wantsCounts)):
+                pendingSearches += 1
+                searchReader.submit(SearchRequest(search: search, wantsCounts: wantsCounts,
+                                                  ticket: WriteTicket(loop: loop.index, fd: connection.fd, serial: connection.serial)))
+                return .deferred
+            }
         case .order(let id):
             return .respond(orders.getOrder(id, claims: claims))
         case .orderTracking(let id):
@@ -105,6 +121,13 @@ final class OrderService: LoopServices {
         switch message {
         case .events(let events): fanOut.deliver(events)
         case .writeResults(let completions): writes.complete(completions)
+        case .signingKeys(let keys): authenticator = Authenticator(verifier: JWTVerifier(keys: keys))
+        case .searchResults(let completions):
+            for completion in completions {
+                pendingSearches -= 1
+                // A client that left meanwhile is simply not found.
+                loop.connection(fd: completion.ticket.fd, serial: completion.ticket.serial)?.completeDeferred(completion.response)
+            }
         }
     }
 }
@@ -116,4 +139,8 @@ enum ServiceMessage: Sendable {
     case events([StoredEvent])
     /// Answers to writes this loop submitted.
     case writeResults([WriteCompletion])
+    /// SIGHUP reloaded the signing keys: requests from now on are checked against these.
+    case signingKeys(JWTKeySet)
+    /// Answered searches this loop submitted.
+    case searchResults([SearchCompletion])
 }

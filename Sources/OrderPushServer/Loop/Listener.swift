@@ -5,8 +5,9 @@ import Reactor
 final class Listener: EventHandler {
     let fd: Int32
     let port: UInt16
-    /// Set for an HTTPS/WSS listener: accepted sockets speak TLS.
-    let tls: TLSContext?
+    /// Set for an HTTPS/WSS listener: accepted sockets speak TLS. Replaced on SIGHUP (loop
+    /// thread only, like everything here).
+    var tls: TLSContext?
     private unowned let loop: ServerLoop
     /// Set when accept ran out of descriptors; the loop's tick resumes accepting.
     private(set) var isPaused = false

@@ -4,6 +4,9 @@ enum LoopMessage: Sendable {
     case shutdown
     /// `--bench`: a text frame, already encoded, for every `/ws/broadcast` client.
     case broadcast([UInt8])
+    /// SIGHUP: build a new TLS context from these files for the loop's listeners (the old one
+    /// stays with the connections made from it); on failure keep the old one and log why.
+    case reloadTLS(certificateChainPath: String, privateKeyPath: String)
     /// For the product running on the loop (`LoopServices.mailbox`).
     case service(ServiceMessage)
 }

@@ -61,6 +61,12 @@ final class ServerLoop {
 
     func run() { eventLoop.run() }
 
+    /// New TLS connections on this loop use `context`; open ones keep the context they were
+    /// made from (their session holds it).
+    func replaceTLSContext(_ context: TLSContext) {
+        for listener in listeners where listener.tls != nil { listener.tls = context }
+    }
+
     // MARK: - Connections
 
     func adopt(_ fd: Int32, tls: TLSContext?) {
@@ -184,6 +190,12 @@ final class ServerLoop {
                 let frame = shared.withUnsafeBufferPointer { Array($0) }
                 for connection in broadcastClients.values { connection.sendFrame(frame) }
                 metrics.messagesDelivered.add(broadcastClients.count, ordering: .relaxed)
+            case .reloadTLS(let certificate, let privateKey):
+                do {
+                    replaceTLSContext(try TLSContext(certificateChainPath: certificate, privateKeyPath: privateKey))
+                } catch {
+                    logger.error("loop \(index): TLS certificate NOT reloaded, the previous one stays in use: \(error)")
+                }
             case .service(let message):
                 services?.mailbox(message)
             }

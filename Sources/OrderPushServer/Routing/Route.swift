@@ -5,6 +5,7 @@ enum Route: Equatable {
     case metrics
     case orders                 // POST create, GET poll
     case ordersManage           // GET legacy list
+    case ordersSearch           // GET search page
     case order(id: String)      // GET one
     case orderTracking(id: String) // PUT tracking
     case push                   // GET /ws
@@ -19,7 +20,7 @@ enum Route: Equatable {
         case .orderTracking: return ["PUT"]
         case .publish: return ["POST"]
         case .push, .echo, .broadcast: return ["GET"]
-        case .healthz, .metrics, .ordersManage, .order, .page: return ["GET", "HEAD"]
+        case .healthz, .metrics, .ordersManage, .ordersSearch, .order, .page: return ["GET", "HEAD"]
         }
     }
 
@@ -30,6 +31,7 @@ enum Route: Equatable {
         case "/metrics": return .metrics
         case "/api/orders": return .orders
         case "/api/orders/manage": return .ordersManage
+        case "/api/orders/search": return .ordersSearch
         case "/ws": return .push
         case "/ws/echo": return echoEnabled ? .echo : nil
         case "/ws/broadcast": return benchEnabled ? .broadcast : nil

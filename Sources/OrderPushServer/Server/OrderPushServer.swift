@@ -61,8 +61,9 @@ public final class OrderPushServer {
         public let signer: JWTSigner
     }
 
-    /// Runs until SIGTERM/SIGINT/SIGQUIT, then shuts down gracefully and returns. SIGHUP,
-    /// SIGUSR1 and SIGUSR2 are logged and the server keeps serving.
+    /// Runs until SIGTERM/SIGINT/SIGQUIT, then shuts down gracefully and returns. SIGHUP
+    /// re-reads the signing keys and the TLS certificate and key (`Reloader`); SIGUSR1 and
+    /// SIGUSR2 are logged and the server keeps serving.
     /// - Parameter onReady: called once the loops are about to run (start-up lines go here).
     public func run(onReady: (StartupInfo) -> Void = { _ in }) throws {
         SignalWatcher.ignoreSIGPIPE()
@@ -102,12 +103,12 @@ public final class OrderPushServer {
             (epoch, head) = (store.epoch, try store.head())
             metrics.node.setBackend("sqlite", up: true, reason: nil)
         }
-        let secret = try SecretFile.loadOrCreate(path: config.resolvedSecretPath)
-        if secret.created { logger.info("generated a signing secret at \(config.resolvedSecretPath) (mode 0600)") }
-        if secret.key.count < SecretFile.recommendedMinimumLength {
-            logger.warning("the signing secret is shorter than \(SecretFile.recommendedMinimumLength) bytes")
-        }
-        let verifier = JWTVerifier(secret: secret.key)
+        let keySource = config.jwtKeySource
+        let (keys, secretCreated) = try keySource.loadAtStart()
+        if secretCreated { logger.info("generated a signing secret at \(config.resolvedSecretPath) (mode 0600)") }
+        warnAboutShortKeys(keys, logger: logger)
+        if config.jwtKeysDirectory != nil { logger.info("signing keys: \(keys.summary)") }
+        let verifier = JWTVerifier(keys: keys)
         // Every loop starts having delivered through `head`; the broker hands them what
         // comes after it. With PostgreSQL that is the log as read by the broker thread
         // (the single source of fan-out, local commits included); with SQLite, the writer's
@@ -128,12 +129,14 @@ public final class OrderPushServer {
                                        maxBatch: config.maxWriteBatch,
                                        retentionMs: Int64(config.retentionDays) * 86_400_000, logger: logger)
         defer { writer.stopAndJoin() }
+        let searchReader = try SearchReader(storage: storage, group: group, logger: logger)
+        defer { searchReader.stopAndJoin() }
         // Process-wide: a user's connections may land on any loop.
         let userWrites = UserWriteLimiter(ratePerSecond: config.userWriteRate, burst: config.userWriteBurst)
         let attachServices: @Sendable (ServerLoop) throws -> Void = { loop in
             let readStore = try storage.openReader()
             loop.services = try OrderService(loop: loop, store: readStore, deliveredThrough: head, verifier: verifier,
-                                             writer: writer, userWrites: userWrites)
+                                             writer: writer, userWrites: userWrites, searchReader: searchReader)
         }
 
         var threads: [LoopThread] = []
@@ -157,6 +160,7 @@ public final class OrderPushServer {
                                   mailbox: group.mailboxes[0], group: group)
         try attachServices(main)
         try addListeners(listenerFds[0], to: main, config: config)
+        let reloader = Reloader(config: config, keySource: keySource, keys: keys, group: group, logger: logger)
         try main.eventLoop.register(signals.fd, interest: .readable, handler: SignalHandler(watcher: signals) { signal in
             let name = SignalWatcher.name(of: signal)
             switch SignalWatcher.disposition(of: signal) {
@@ -164,13 +168,13 @@ public final class OrderPushServer {
                 logger.info("\(name) received: closing WebSockets with 1001 and draining")
                 group.postToAll(.shutdown)
             case .reload:
-                handleReloadRequest(logger: logger)
+                reloader.reload(on: main)
             case .logAndIgnore, nil:
                 logger.info("\(name) received: no action is assigned to it; still serving")
             }
         })
-        onReady(StartupInfo(secretPath: config.resolvedSecretPath, secretCreated: secret.created, epoch: epoch, head: head,
-                            signer: JWTSigner(secret: secret.key)))
+        onReady(StartupInfo(secretPath: config.resolvedSecretPath, secretCreated: secretCreated, epoch: epoch, head: head,
+                            signer: keys.signer))
         main.run()
         for thread in threads { thread.join() }
         logger.info("stopped cleanly")
@@ -198,11 +202,16 @@ private func addListeners(_ fds: [(fd: Int32, tls: Bool)], to loop: ServerLoop, 
     }
 }
 
-/// SIGHUP: the reload request of a service manager or a terminal hang-up. Nothing is
-/// reloadable yet (the signing secret and TLS certificates are read at start-up), so it only
-/// says so; reloading keys and certificates belongs here. Runs on loop 0.
-private func handleReloadRequest(logger: Logger) {
-    logger.info("SIGHUP received: nothing to reload yet; still serving")
+func warnAboutShortKeys(_ keys: JWTKeySet, logger: Logger) {
+    if keys.primaryID == nil {
+        if keys.primaryKey.count < SecretFile.recommendedMinimumLength {
+            logger.warning("the signing secret is shorter than \(SecretFile.recommendedMinimumLength) bytes")
+        }
+        return
+    }
+    for (kid, key) in keys.keysByID.sorted(by: { $0.key < $1.key }) where key.count < SecretFile.recommendedMinimumLength {
+        logger.warning("the signing key \(kid) is shorter than \(SecretFile.recommendedMinimumLength) bytes")
+    }
 }
 
 /// Turns signalfd readiness into a callback on the loop.

@@ -1,3 +1,4 @@
+import Auth
 import Glibc
 
 /// Every limit and timeout of the server, with the documented defaults (docs/PROTOCOL.md
@@ -13,6 +14,11 @@ public struct ServerConfig: Sendable {
     public var nodeName: String?
     /// nil: `<database folder>/jwt-secret`, generated on first start.
     public var jwtSecretPath: String?
+    /// `--jwt-keys`: a folder of signing keys, one file per key, named by its kid. Replaces
+    /// the single secret when set (docs/PROTOCOL.md §1, "Signing keys").
+    public var jwtKeysDirectory: String?
+    /// `--jwt-primary`: the kid of the primary key in `jwtKeysDirectory`.
+    public var jwtPrimaryKeyID: String?
     public var webRoot = "web"
     public var tlsCertificatePath: String?
     public var tlsPrivateKeyPath: String?
@@ -67,6 +73,12 @@ extension ServerConfig {
     /// CPUs online, clamped to 1...64.
     public static var onlineCPUs: Int {
         max(1, min(64, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    }
+
+    /// Where the signing keys come from: the key folder if given, else the single secret.
+    public var jwtKeySource: JWTKeySource {
+        if let jwtKeysDirectory { return .directory(path: jwtKeysDirectory, primary: jwtPrimaryKeyID) }
+        return .secretFile(path: resolvedSecretPath)
     }
 
     /// `--jwt-secret-file`, or `jwt-secret` in the database's folder.

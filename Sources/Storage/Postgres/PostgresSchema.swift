@@ -13,7 +13,7 @@
 /// JSON is stored as `bytea`: the exact bytes that were sent live, whatever the database
 /// encoding.
 enum PostgresSchema {
-    static let migrations: [String] = [v1]
+    static let migrations: [String] = [v1, v2]
     static var currentVersion: Int { migrations.count }
 
     /// `pg_advisory_xact_lock` keys (per database). Arbitrary constants, "OPUSH" + a number.
@@ -89,5 +89,70 @@ enum PostgresSchema {
             head           bigint NOT NULL,
             pruned_through bigint NOT NULL
         );
+        """
+
+    /// Search and paging (`searchOrders`, `statusCounts`), the counterpart of SQLite's v2:
+    /// - the creation number is `insertion`: handed out under the append lock, so it grows
+    ///   in commit order across nodes and never repeats; pages are cut on it (keyset).
+    /// - an index per filter ending in `insertion`, so a filtered page is one range scan
+    ///   from the cursor downwards.
+    /// - `order_item_words`: each item name's words (lowercased runs of letters and digits,
+    ///   cut to 8 characters like the query's), kept by a trigger, for word-prefix matches;
+    ///   an id prefix uses the `text_pattern_ops` index on `id`.
+    /// - `order_status_counts`: the count per status, kept by triggers in the writing
+    ///   transaction, so the dashboard's tab counts cost one small read.
+    /// Letters are lowercased and split by the database's locale (Debian's default UTF-8
+    /// locales handle accented letters; a `C` locale database treats them as separators),
+    /// and accents are not folded as SQLite's `unicode61` tokenizer does.
+    static let v2 = """
+        CREATE INDEX IF NOT EXISTS orders_by_insertion ON orders (insertion);
+        CREATE INDEX IF NOT EXISTS orders_by_status_insertion ON orders (status, insertion);
+        CREATE INDEX IF NOT EXISTS orders_by_user_insertion ON orders (user_id, insertion, status);
+        CREATE INDEX IF NOT EXISTS orders_by_id_pattern ON orders (id text_pattern_ops);
+
+        CREATE OR REPLACE FUNCTION orderpush_item_words(items bytea) RETURNS SETOF text
+        LANGUAGE sql IMMUTABLE AS $$
+            SELECT DISTINCT left(w, 8)
+            FROM jsonb_array_elements(convert_from(items, 'UTF8')::jsonb) AS item,
+                 regexp_split_to_table(lower(coalesce(item->>'name', '')), '[^[:alnum:]]+') AS w
+            WHERE w <> ''
+        $$;
+        CREATE TABLE IF NOT EXISTS order_item_words (
+            insertion bigint NOT NULL,
+            word      text NOT NULL,
+            PRIMARY KEY (insertion, word)
+        );
+        CREATE INDEX IF NOT EXISTS order_item_words_by_word ON order_item_words (word text_pattern_ops, insertion);
+        INSERT INTO order_item_words (insertion, word)
+            SELECT o.insertion, w FROM orders o, orderpush_item_words(o.items) AS w ON CONFLICT DO NOTHING;
+
+        CREATE TABLE IF NOT EXISTS order_status_counts (
+            status text PRIMARY KEY,
+            n      bigint NOT NULL
+        );
+        INSERT INTO order_status_counts (status, n) SELECT status, count(*) FROM orders GROUP BY status
+            ON CONFLICT (status) DO UPDATE SET n = EXCLUDED.n;
+
+        CREATE OR REPLACE FUNCTION orderpush_order_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO order_item_words (insertion, word)
+                SELECT NEW.insertion, w FROM orderpush_item_words(NEW.items) AS w ON CONFLICT DO NOTHING;
+            INSERT INTO order_status_counts (status, n) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET n = order_status_counts.n + 1;
+            RETURN NULL;
+        END $$;
+        CREATE OR REPLACE FUNCTION orderpush_order_status_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE order_status_counts SET n = n - 1 WHERE status = OLD.status;
+            INSERT INTO order_status_counts (status, n) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET n = order_status_counts.n + 1;
+            RETURN NULL;
+        END $$;
+        DROP TRIGGER IF EXISTS order_inserted ON orders;
+        CREATE TRIGGER order_inserted AFTER INSERT ON orders
+            FOR EACH ROW EXECUTE FUNCTION orderpush_order_inserted();
+        DROP TRIGGER IF EXISTS order_status_changed ON orders;
+        CREATE TRIGGER order_status_changed AFTER UPDATE OF status ON orders
+            FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status) EXECUTE FUNCTION orderpush_order_status_changed();
         """
 }

@@ -171,6 +171,8 @@ public final class ReconnectingPostgresStore: OrderRepository, EventLog {
     public func orders(ids: [String]) throws -> [Order] { try using { try $0.orders(ids: ids) } }
     public func orders(userId: String?, limit: Int) throws -> [Order] { try using { try $0.orders(userId: userId, limit: limit) } }
     public func pruneEvents(olderThanMs: Int64) throws -> Int { try using { try $0.pruneEvents(olderThanMs: olderThanMs) } }
+    public func searchOrders(_ search: OrderSearch) throws -> OrderPage { try using { try $0.searchOrders(search) } }
+    public func statusCounts(userId: String?) throws -> StatusCounts { try using { try $0.statusCounts(userId: userId) } }
 
     static func monotonicMs() -> Int64 {
         var now = timespec()

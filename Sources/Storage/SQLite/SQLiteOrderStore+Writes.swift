@@ -75,7 +75,9 @@ extension SQLiteOrderStore {
         }
         let order = Order(id: id, userId: ownerId, input: input, nowMs: nowMs)
         try db.run("""
-            INSERT INTO orders (\(Self.orderColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?, ?)
+            INSERT INTO orders (\(Self.orderColumns), created_seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?, ?,
+                    (SELECT IFNULL(MAX(created_seq), 0) + 1 FROM orders))
             """, [.text(order.id), .text(order.userId), .text(order.status.rawValue), .text(order.paymentMethod.rawValue),
                   .real(order.total), .blob(Self.itemsJSON(order.items)), .blob(order.shippingAddress.serialized()),
                   .blob(order.metadata.serialized()), .integer(order.createdAtMs), .integer(order.updatedAtMs)])

@@ -2,7 +2,7 @@
 /// schema from version `index` to `index + 1` and runs in the same transaction that
 /// bumps the version, so a crash leaves either the old or the new schema.
 enum Schema {
-    static let migrations: [String] = [v1]
+    static let migrations: [String] = [v1, v2]
     static var currentVersion: Int { migrations.count }
 
     static let v1 = """
@@ -63,5 +63,60 @@ enum Schema {
             key   TEXT PRIMARY KEY,
             value TEXT NOT NULL
         ) WITHOUT ROWID;
+        """
+
+    /// Search and paging (`searchOrders`, `statusCounts`):
+    /// - `created_seq`: the order's creation number (1, 2, 3... in commit order; the
+    ///   writer assigns `MAX + 1` inside its transaction). Pages are cut on it (keyset), so
+    ///   an order created while a client pages gets a higher number than every cursor
+    ///   already handed out and can never shift a later page. Existing orders are
+    ///   numbered in insertion (rowid) order.
+    /// - an index per filter, each ending in `created_seq`, so any filtered page is one
+    ///   range scan from the cursor downwards, whatever the table's size.
+    /// - `order_id_search`, `order_item_search`: FTS5 over the id's hex digits and over
+    ///   the item names (rowid = `created_seq`, contentless: only the index is kept). A
+    ///   prefix query is read lazily, newest first, only at a prefix length that has a
+    ///   prefix index (else FTS5 merges every matching term's whole doclist first, which
+    ///   grows with the table): ids get 1-4 (at 5+ hex digits few ids share a prefix),
+    ///   item words 1-8 (query words are cut to 8).
+    /// - `order_status_counts`: the count per status, kept by triggers in the same
+    ///   transaction as the write, so the dashboard's tab counts cost one small read.
+    static let v2 = """
+        ALTER TABLE orders ADD COLUMN created_seq INTEGER;
+        UPDATE orders SET created_seq = rowid;
+        CREATE UNIQUE INDEX orders_by_seq ON orders(created_seq);
+        CREATE INDEX orders_by_status_seq ON orders(status, created_seq);
+        CREATE INDEX orders_by_user_seq ON orders(user_id, created_seq, status);
+
+        CREATE VIRTUAL TABLE order_id_search USING fts5(hex, content='', prefix='1 2 3 4', tokenize='unicode61');
+        CREATE VIRTUAL TABLE order_item_search USING fts5(names, content='', prefix='1 2 3 4 5 6 7 8',
+                                                          tokenize='unicode61');
+        INSERT INTO order_id_search (rowid, hex) SELECT created_seq, substr(id, 5) FROM orders;
+        INSERT INTO order_item_search (rowid, names)
+            SELECT created_seq, IFNULL((SELECT group_concat(json_extract(value, '$.name'), ' ')
+                                        FROM json_each(CAST(items AS TEXT))), '')
+            FROM orders;
+        CREATE TRIGGER order_search_insert AFTER INSERT ON orders BEGIN
+            INSERT INTO order_id_search (rowid, hex) VALUES (NEW.created_seq, substr(NEW.id, 5));
+            INSERT INTO order_item_search (rowid, names)
+            VALUES (NEW.created_seq, IFNULL((SELECT group_concat(json_extract(value, '$.name'), ' ')
+                                             FROM json_each(CAST(NEW.items AS TEXT))), ''));
+        END;
+
+        CREATE TABLE order_status_counts (
+            status TEXT PRIMARY KEY,
+            n      INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO order_status_counts (status, n) SELECT status, count(*) FROM orders GROUP BY status;
+        CREATE TRIGGER order_status_count_insert AFTER INSERT ON orders BEGIN
+            INSERT INTO order_status_counts (status, n) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER order_status_count_update AFTER UPDATE OF status ON orders
+            WHEN NEW.status IS NOT OLD.status BEGIN
+            UPDATE order_status_counts SET n = n - 1 WHERE status = OLD.status;
+            INSERT INTO order_status_counts (status, n) VALUES (NEW.status, 1)
+                ON CONFLICT (status) DO UPDATE SET n = n + 1;
+        END;
         """
 }
