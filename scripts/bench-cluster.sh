@@ -11,12 +11,14 @@
 #    HAProxy's 20 000 descriptors hold only ~9 900 proxied connections), orders POSTed on
 #    node1, delivery latency on all (loadgen orders), beside one SQLite node
 # 3. connections held: IDLE_PER_NODE idle WebSockets on each node, RSS per connection
+# SECTIONS=01 runs only those sections (default 0123).
 # Needs: wrk, haproxy, postgresql; builds orderpush and loadgen (release) unless
 # ORDERPUSH_BIN / LOADGEN are set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUBS=${1:-6000}
 IDLE=${2:-18000}
+SECTIONS=${SECTIONS:-0123}
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install -y wrk" >&2; exit 2; }
 BIN=${ORDERPUSH_BIN:-}
 if [ -z "$BIN" ]; then swift build -c release --product orderpush >&2; BIN=$PWD/.build/release/orderpush; fi
@@ -75,6 +77,7 @@ wrk_line() {  # label token url [connections seconds script]
     "$(echo "$out" | awk '/Non-2xx/ {print $NF}' | grep . || echo 0)"
 }
 
+if [[ $SECTIONS == *0* ]]; then
 echo "== 0. a loop's read (after 200 orders)"
 for i in $(seq 200); do
   curl -fsS -X POST "http://127.0.0.1:$sqlite_port/api/orders" -H "Authorization: Bearer $SQLITE_TOKEN" -H 'Content-Type: application/json' \
@@ -91,12 +94,18 @@ for c in 1 32; do
   wrk_line "poll page of 10, PostgreSQL, $c conn" "$TOKEN" "http://127.0.0.1:${ports[0]}/api/orders?since=190" "$c" 5 "$tmp/get.lua"
 done
 
+fi
+
+if [[ $SECTIONS == *1* ]]; then
 echo "== 1. durable orders/s (wrk -t2 -c64 -d10s POST /api/orders)"
 wrk_line "SQLite, one node" "$SQLITE_TOKEN" "http://127.0.0.1:$sqlite_port/api/orders"
 wrk_line "PostgreSQL, one node" "$TOKEN" "http://127.0.0.1:${ports[0]}/api/orders"
 wrk_line "PostgreSQL, three nodes via HAProxy" "$TOKEN" "http://127.0.0.1:$balancer/api/orders"
 echo "appended per node: $(for p in "${ports[@]}"; do curl -fsS "http://127.0.0.1:$p/metrics" | awk '/^orderpush_events_appended_total/ {printf "%s ", $2}'; done)"
 
+fi
+
+if [[ $SECTIONS == *2* ]]; then
 echo "== 2. fan-out: POST on node1, $SUBS admin subscribers per node"
 "$LOADGEN" orders --port "$sqlite_port" -s "$SUBS" --token "$SQLITE_TOKEN" -m 200 -r 20 --timeout 300 \
   --label "sqlite-1node-$SUBS" 2>"$tmp/lg1.err" | grep '"result"' || tail -5 "$tmp/lg1.err"
@@ -105,6 +114,9 @@ tail -4 "$tmp/lg1.err"
   -m 200 -r 20 --timeout 300 --label "pg-3nodes-$SUBS-each" 2>"$tmp/lg2.err" | grep '"result"' || tail -5 "$tmp/lg2.err"
 tail -4 "$tmp/lg2.err"
 
+fi
+
+if [[ $SECTIONS == *3* ]]; then
 echo "== 3. idle WebSockets held: $IDLE per node"
 lg_pids=()
 for i in "${!ports[@]}"; do
@@ -114,3 +126,4 @@ for i in "${!ports[@]}"; do
 done
 for pid in "${lg_pids[@]}"; do wait "$pid" || true; done
 for i in "${!ports[@]}"; do grep '"result"' "$tmp/idle$i.json" || tail -3 "$tmp/idle$i.err"; done
+fi
