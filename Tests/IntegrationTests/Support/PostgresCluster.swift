@@ -24,6 +24,7 @@ final class PostgresCluster: @unchecked Sendable {
     init() throws {
         let bindir = try Self.findBindir()
         let runAsPostgres = getuid() == 0
+        Self.removeStaleClusters(bindir: bindir, runAsPostgres: runAsPostgres)
         var template = Array("/tmp/orderpush-itpg-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw TestFailure("mkdtemp failed")
@@ -32,6 +33,7 @@ final class PostgresCluster: @unchecked Sendable {
         password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
         runner = PostgresCommandRunner(bindir: bindir, runAsPostgres: runAsPostgres, folder: folder)
         try (password + "\n").write(toFile: folder + "/pwfile", atomically: false, encoding: .utf8)
+        try String(getpid()).write(toFile: folder + "/owner.pid", atomically: false, encoding: .utf8)
         chmod(folder, 0o755)
         if runAsPostgres, let owner = getpwnam("postgres")?.pointee {
             for path in [folder, folder + "/pwfile"] { chown(path, owner.pw_uid, owner.pw_gid) }
@@ -71,6 +73,19 @@ final class PostgresCluster: @unchecked Sendable {
     deinit {
         try? runner.run("pg_ctl", ["-D", folder + "/data", "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Clusters of test processes that were killed before they could stop theirs.
+    private static func removeStaleClusters(bindir: String, runAsPostgres: Bool) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/tmp") else { return }
+        for name in names where name.hasPrefix("orderpush-itpg-") {
+            let folder = "/tmp/" + name
+            guard let text = try? String(contentsOfFile: folder + "/owner.pid", encoding: .utf8),
+                  let pid = Int32(text), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let runner = PostgresCommandRunner(bindir: bindir, runAsPostgres: runAsPostgres, folder: folder)
+            try? runner.run("pg_ctl", ["-D", folder + "/data", "-m", "immediate", "-w", "stop"])
+            try? FileManager.default.removeItem(atPath: folder)
+        }
     }
 
     private static func findBindir() throws -> String {
