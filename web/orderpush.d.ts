@@ -83,7 +83,7 @@ export interface ConnectOptions {
   /** Polling endpoint; default the same host's `/api/orders`. */
   pollUrl?: string;
   /** Server-Sent Events endpoint; default the same host's `/api/events`. */
-  sseUrl?: string;
+  eventsUrl?: string;
   /** Default `'auto'`. A single transport never falls back to another. */
   transport?: TransportOption;
   /** Every state change; `'reconnecting'` again with each new wait. */

@@ -3,8 +3,11 @@
  *
  * Dependency-free ES module. Connects to `GET /ws` with a JWT, subscribes to
  * channels, reconnects with exponential backoff and resumes each channel with
- * `since` = the last seq it delivered, and falls back to polling
- * `GET /api/orders?since=N` when WebSockets are unavailable. Every event goes
+ * `since` = the last seq it delivered. When WebSockets do not get through (a proxy
+ * that breaks them), it falls back to Server-Sent Events (`GET /api/events`, one
+ * EventSource per channel), and when those do not either, to polling
+ * `GET /api/orders?since=N`; meanwhile it tries the WebSocket again now and then.
+ * `transport` and `onTransport` say which one carries the events. Every event goes
  * through one per-channel seq check, so a handler never sees an event twice,
  * whichever transport carried it. See docs/CLIENT.md.
  *
@@ -19,13 +22,19 @@
 /** The states a client moves through, as reported by `state` and `onState`. */
 export const STATES = Object.freeze(['connecting', 'live', 'reconnecting', 'polling', 'closed']);
 
+/** The transports, as reported by `transport` and `onTransport`, in the order 'auto' tries them. */
+export const TRANSPORTS = Object.freeze(['websocket', 'sse', 'polling']);
+
+/** The server's Server-Sent Events names for push messages (docs/PROTOCOL.md). */
+const STREAM_EVENTS = Object.freeze(['order.created', 'tracking.updated', 'subscribed']);
+
 /** Tunables; each may be overridden in the options given to `connect`. */
 const DEFAULTS = Object.freeze({
   backoffBaseMs: 500,
   backoffCapMs: 15000,
   // Used until the server tells us its own pollIntervalMs.
   pollIntervalMs: 5000,
-  // While polling, how often to try the WebSocket again in the background.
+  // While on Server-Sent Events or polling, how often to try the WebSocket again in the background.
   wsRetryMs: 30000,
   // A handshake that neither opens nor fails within this is given up on.
   connectTimeoutMs: 10000,
@@ -63,8 +72,12 @@ export class OrderPushError extends Error {
  * @param {string | (() => string)} options.token JWT, or a function returning the current one
  * @param {string} [options.url] WebSocket URL; defaults to ws(s)://<location.host>/ws
  * @param {string} [options.pollUrl] polling URL; defaults to the same host's /api/orders
- * @param {'auto'|'websocket'|'polling'} [options.transport] default 'auto'
+ * @param {string} [options.eventsUrl] Server-Sent Events URL; defaults to the same host's /api/events
+ * @param {'auto'|'websocket'|'sse'|'polling'} [options.transport] default 'auto': WebSocket, then
+ *   Server-Sent Events, then polling
  * @param {(state: string, info: {failures: number, retryInMs: number|null}) => void} [options.onState]
+ * @param {(transport: 'websocket'|'sse'|'polling'|null) => void} [options.onTransport] called when the
+ *   transport carrying the events changes (null once closed)
  * @param {(error: OrderPushError) => void} [options.onError]
  * @param {(channel: string) => void} [options.onResync] called when a channel's cursor is no
  *   longer valid; reload state over HTTP, then call `subscribe` again with the new cursor
@@ -80,8 +93,11 @@ export class OrderPushClient {
   #token;
   #url;
   #pollUrl;
+  #eventsUrl;
   #transport;
   #state = 'connecting';
+  /** @type {'websocket'|'sse'|'polling'|null} */
+  #transportInUse = null;
   /** @type {Map<string, {onEvent: Function, onResync: Function|null, lastSeq: number|null, head: number|null, forbidden: boolean, awaitingAnswer: boolean}>} */
   #channels = new Map();
   /** Epoch of the event history our cursors belong to (one per database). */
@@ -103,6 +119,11 @@ export class OrderPushClient {
   #pollIntervalMs;
   #wsRetryTimer = null;
 
+  /** Server-Sent Events carry the data (one EventSource per channel). */
+  #sse = false;
+  /** @type {Map<string, EventSource>} */
+  #streams = new Map();
+
   #onOnline = () => this.#retryNow();
 
   constructor(options = {}) {
@@ -112,17 +133,22 @@ export class OrderPushClient {
     this.#opts = { ...DEFAULTS, ...options };
     this.#token = options.token;
     this.#transport = options.transport ?? 'auto';
-    if (!['auto', 'websocket', 'polling'].includes(this.#transport)) {
+    if (!['auto', 'websocket', 'sse', 'polling'].includes(this.#transport)) {
       throw new TypeError(`orderpush: unknown transport '${this.#transport}'`);
     }
     this.#url = options.url ?? defaultSocketUrl();
-    this.#pollUrl = options.pollUrl ?? pollUrlFor(this.#url);
+    this.#pollUrl = options.pollUrl ?? httpUrlFor(this.#url, '/api/orders');
+    this.#eventsUrl = options.eventsUrl ?? httpUrlFor(this.#url, '/api/events');
     this.#pollIntervalMs = this.#opts.pollIntervalMs;
     if (typeof window !== 'undefined') window.addEventListener('online', this.#onOnline);
 
     const canSocket = typeof WebSocket !== 'undefined';
-    if (this.#transport === 'polling' || (!canSocket && this.#transport === 'auto')) {
+    const canStream = typeof EventSource !== 'undefined';
+    if (this.#transport === 'polling' || (this.#transport === 'auto' && !canSocket && !canStream)) {
       this.#startPolling();
+    } else if (this.#transport === 'sse' || (this.#transport === 'auto' && !canSocket)) {
+      if (canStream) this.#startStreams();
+      else this.#fail(new OrderPushError('unsupported', 'EventSource is not available in this browser'));
     } else if (!canSocket) {
       this.#fail(new OrderPushError('unsupported', 'WebSocket is not available in this browser'));
     } else {
@@ -133,6 +159,14 @@ export class OrderPushClient {
   /** 'connecting' | 'live' | 'reconnecting' | 'polling' | 'closed' */
   get state() {
     return this.#state;
+  }
+
+  /**
+   * The transport carrying the events: 'websocket' | 'sse' | 'polling' (the one being
+   * re-established while reconnecting), or null before the first connection and once closed.
+   */
+  get transport() {
+    return this.#transportInUse;
   }
 
   /**
@@ -162,6 +196,7 @@ export class OrderPushClient {
     this.#channels.set(channel, ch);
 
     if (this.#isOpen()) this.#sendSubscribe(channel, ch);
+    if (this.#sse) this.#openStream(channel, ch);
     if (this.#polling) {
       // Recompute the poll cursor from the channels so the new one is covered.
       this.#pollCursor = null;
@@ -175,6 +210,7 @@ export class OrderPushClient {
   unsubscribe(channel) {
     if (!this.#channels.delete(channel)) return;
     if (this.#isOpen()) this.#send({ type: 'unsubscribe', channel });
+    this.#closeStream(channel);
   }
 
   /** The seq of the last event delivered on `channel` (or the cursor it was given), or null. */
@@ -187,6 +223,7 @@ export class OrderPushClient {
     if (this.#state === 'closed') return;
     this.#teardown();
     this.#setState('closed');
+    this.#setTransport(null);
   }
 
   // --- WebSocket ---------------------------------------------------------------------------
@@ -217,10 +254,12 @@ export class OrderPushClient {
       clearTimeout(this.#connectTimer);
       this.#everOpened = true;
       this.#stopPolling();
+      this.#stopStreams();
       clearTimeout(this.#reconnectTimer);
       this.#reconnectTimer = null;
       this.#stableTimer = setTimeout(() => { stable = true; this.#failures = 0; }, this.#opts.stableAfterMs);
       this.#setState('live');
+      this.#setTransport('websocket');
       for (const [channel, ch] of this.#channels) {
         if (!ch.forbidden) this.#sendSubscribe(channel, ch);
       }
@@ -236,30 +275,45 @@ export class OrderPushClient {
       clearTimeout(this.#stableTimer);
       if (this.#state === 'closed') return;
       if (background && !opened) {
-        // Polling is carrying the data; just try the socket again later.
+        // Server-Sent Events or polling carry the data; just try the socket again later.
         this.#scheduleBackgroundSocket(this.#opts.wsRetryMs);
         return;
       }
       // A stable connection that drops starts a fresh backoff; a short-lived one counts
       // as a failure, so a server that accepts and drops at once is not hammered.
       this.#failures = opened && stable ? 0 : this.#failures + 1;
-      if (!opened && this.#failures >= this.#opts.failuresBeforeProbe) this.#probeAfterFailures();
+      if (!opened && this.#failures >= this.#opts.failuresBeforeProbe) this.#probeAfterFailures('websocket');
       else this.#scheduleReconnect();
     };
   }
 
   /**
-   * Browsers hide the handshake's HTTP status, so after repeated failures ask the
-   * polling endpoint: 401 means the token, no answer means the server is down, and
-   * an answer means WebSockets are blocked on the way — so poll instead.
+   * Browsers hide the HTTP status of a failed handshake or event stream, so after repeated
+   * failures ask the polling endpoint: 401 means the token, no answer means the server is
+   * down, and an answer means `failed` is blocked on the way: try the next transport
+   * (WebSocket -> Server-Sent Events -> polling).
+   * @param {'websocket'|'sse'} failed
    */
-  async #probeAfterFailures() {
+  async #probeAfterFailures(failed) {
     this.#setState('reconnecting');
     const outcome = await this.#pollOnce({ deliver: this.#transport === 'auto' });
-    if (this.#state === 'closed' || this.#ws !== null) return;
+    if (this.#state === 'closed') return;
+    // A socket opened meanwhile took over. (While on streams, a background socket still
+    // connecting does not: the streams must go on until it opens.)
+    if (failed === 'websocket' ? this.#ws !== null : this.#isOpen()) return;
     if (outcome === 'auth') return; // #pollOnce already failed the client.
+    if (this.#sse && this.#streams.size > 0) {
+      // Other channels' streams get through, so this one's failures are not the network's.
+      this.#scheduleReconnect();
+      return;
+    }
     if (outcome !== 'down' && this.#transport === 'auto') {
-      this.#startPolling({ alreadyPolled: true });
+      if (failed === 'websocket' && typeof EventSource !== 'undefined') {
+        this.#startStreams();
+      } else {
+        this.#stopStreams();
+        this.#startPolling({ alreadyPolled: true });
+      }
       return;
     }
     this.#scheduleReconnect();
@@ -271,7 +325,14 @@ export class OrderPushClient {
     // Full jitter: after a server restart the clients come back spread out, not all at once.
     const delay = Math.round(Math.random() * ceiling);
     this.#setState('reconnecting', delay);
-    this.#reconnectTimer = setTimeout(() => this.#openSocket(false), delay);
+    this.#reconnectTimer = setTimeout(() => this.#reconnect(), delay);
+  }
+
+  /** Opens the transport being re-established: the streams while on Server-Sent Events, else the socket. */
+  #reconnect() {
+    this.#reconnectTimer = null;
+    if (this.#sse) this.#openStreams();
+    else this.#openSocket(false);
   }
 
   /** The browser says the network is back: skip the rest of the backoff. */
@@ -282,7 +343,7 @@ export class OrderPushClient {
       if (this.#transport === 'auto') this.#scheduleBackgroundSocket(0);
     } else if (this.#reconnectTimer !== null) {
       clearTimeout(this.#reconnectTimer);
-      this.#openSocket(false);
+      this.#reconnect();
     }
   }
 
@@ -390,13 +451,113 @@ export class OrderPushClient {
       return;
     }
     this.#report(new OrderPushError('cursor_expired', `missed events on ${channel}; reload the page's state`, { channel }));
-    if (this.#isOpen()) this.#sendSubscribe(channel, ch); // Go on live-only.
+    // Go on live-only.
+    if (this.#isOpen()) this.#sendSubscribe(channel, ch);
+    if (this.#sse) this.#openStream(channel, ch);
+  }
+
+  // --- Server-Sent Events ------------------------------------------------------------------
+
+  /**
+   * Server-Sent Events carry the data from now on: one EventSource per channel, each
+   * resuming from the channel's cursor. Reconnection is ours, not the browser's (each
+   * stream that fails is closed), so every new stream gets a fresh token and the current
+   * cursor and epoch in its URL, and the backoff and fallback are the same as the socket's.
+   */
+  #startStreams() {
+    this.#sse = true;
+    this.#failures = 0;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+    this.#setTransport('sse');
+    this.#openStreams();
+    if (this.#transport === 'auto' && typeof WebSocket !== 'undefined') this.#scheduleBackgroundSocket(this.#opts.wsRetryMs);
+  }
+
+  #stopStreams() {
+    this.#sse = false;
+    for (const channel of [...this.#streams.keys()]) this.#closeStream(channel);
+  }
+
+  /** A stream for every channel that has none (after a failure, the ones that failed). */
+  #openStreams() {
+    for (const [channel, ch] of this.#channels) {
+      if (!ch.forbidden && !this.#streams.has(channel)) this.#openStream(channel, ch);
+    }
+  }
+
+  #closeStream(channel) {
+    const stream = this.#streams.get(channel);
+    if (!stream) return;
+    this.#streams.delete(channel);
+    stream.close();
+  }
+
+  #openStream(channel, ch) {
+    this.#closeStream(channel);
+    const url = new URL(this.#eventsUrl, typeof location !== 'undefined' ? location.href : undefined);
+    url.searchParams.set('channel', channel);
+    // EventSource cannot send an Authorization header.
+    url.searchParams.set('access_token', this.#currentToken());
+    const since = ch.lastSeq ?? ch.head;
+    if (since != null) {
+      url.searchParams.set('since', String(since));
+      if (this.#epoch !== null) url.searchParams.set('epoch', this.#epoch);
+    }
+    let stream;
+    try {
+      stream = new EventSource(url.toString());
+    } catch (err) {
+      this.#fail(new OrderPushError('bad_url', `cannot open ${this.#eventsUrl}: ${err.message}`));
+      return;
+    }
+    this.#streams.set(channel, stream);
+    ch.awaitingAnswer = true;
+    let opened = false;
+    let openedAt = 0;
+    const current = () => this.#streams.get(channel) === stream;
+    const connectTimer = setTimeout(() => { if (current() && !opened) failed(); }, this.#opts.connectTimeoutMs);
+    const failed = () => {
+      clearTimeout(connectTimer);
+      this.#closeStream(channel);
+      if (this.#state === 'closed' || !this.#sse) return;
+      // A stream that stayed up starts a fresh backoff; a short-lived one counts as a failure.
+      const stable = opened && Date.now() - openedAt >= this.#opts.stableAfterMs;
+      this.#failures = stable ? 0 : this.#failures + 1;
+      if (this.#reconnectTimer !== null) return; // Another channel's stream already scheduled it.
+      if (!opened && this.#failures >= this.#opts.failuresBeforeProbe) this.#probeAfterFailures('sse');
+      else this.#scheduleReconnect();
+    };
+    stream.onopen = () => {
+      if (!current()) return;
+      opened = true;
+      openedAt = Date.now();
+      clearTimeout(connectTimer);
+      this.#setTransport('sse');
+      this.#setState('live');
+    };
+    const onMessage = (message) => {
+      if (current()) this.#handleMessage(message.data);
+    };
+    for (const name of STREAM_EVENTS) stream.addEventListener(name, onMessage);
+    stream.onmessage = onMessage;
+    stream.addEventListener('error', (e) => {
+      if (!current()) return;
+      // The server's own `event: error` (e.g. cursor_expired) carries data; the end of the
+      // stream follows it as a plain error event.
+      if (typeof e.data === 'string') {
+        this.#handleMessage(e.data);
+        return;
+      }
+      failed();
+    });
   }
 
   // --- Polling -----------------------------------------------------------------------------
 
   #startPolling({ alreadyPolled = false } = {}) {
     this.#polling = true;
+    this.#setTransport('polling');
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
     if (alreadyPolled) {
@@ -423,7 +584,7 @@ export class OrderPushClient {
   #scheduleBackgroundSocket(delay) {
     clearTimeout(this.#wsRetryTimer);
     this.#wsRetryTimer = setTimeout(() => {
-      if (this.#polling && this.#ws === null) this.#openSocket(true);
+      if ((this.#polling || this.#sse) && this.#ws === null) this.#openSocket(true);
     }, delay);
   }
 
@@ -571,6 +732,18 @@ export class OrderPushClient {
     }
   }
 
+  #setTransport(transport) {
+    if (transport === this.#transportInUse) return;
+    this.#transportInUse = transport;
+    if (typeof this.#opts.onTransport === 'function') {
+      try {
+        this.#opts.onTransport(transport);
+      } catch (err) {
+        console.error(err);
+      }
+    }
+  }
+
   #report(error) {
     if (typeof this.#opts.onError === 'function') {
       try {
@@ -594,6 +767,7 @@ export class OrderPushClient {
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#stableTimer);
     this.#stopPolling();
+    this.#stopStreams();
     if (typeof window !== 'undefined') window.removeEventListener('online', this.#onOnline);
     const ws = this.#ws;
     this.#ws = null;
@@ -612,11 +786,11 @@ function defaultSocketUrl() {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
 }
 
-/** The polling endpoint on the same host as the socket. */
-function pollUrlFor(socketUrl) {
+/** An HTTP endpoint (polling, Server-Sent Events) on the same host as the socket. */
+function httpUrlFor(socketUrl, path) {
   const url = new URL(socketUrl, typeof location !== 'undefined' ? location.href : undefined);
   url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
-  url.pathname = '/api/orders';
+  url.pathname = path;
   url.search = '';
   url.hash = '';
   return url.toString();

@@ -4,7 +4,7 @@
  * (loading again when the client asks for a resync), keep a list of order nodes
  * newest first, and show the loading, empty, connection and error states.
  *
- * The page's HTML provides #banners, #connection, #who, #loading and #empty.
+ * The page's HTML provides #banners, #connection, #transport, #who, #loading and #empty.
  */
 import { connect } from '/orderpush.js';
 import { takeToken, dropToken, readClaims, transportFromUrl, createApi } from '/session.js';
@@ -97,7 +97,8 @@ export class OrderPage {
     this.#client = connect({
       token,
       transport: transportFromUrl(),
-      ...connectionReporter({ badge: this.#badge, banners: this.#banners, onUnauthorized: () => this.unauthorized() }),
+      ...connectionReporter({ badge: this.#badge, transportNote: byId('transport'), banners: this.#banners,
+                              onUnauthorized: () => this.unauthorized() }),
     });
     this.#load();
   }

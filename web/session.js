@@ -57,10 +57,10 @@ export function readClaims(token) {
   }
 }
 
-/** `?transport=polling|websocket|auto` lets a page be forced onto one transport (for tests and debugging). */
+/** `?transport=websocket|sse|polling|auto` lets a page be forced onto one transport (for tests and debugging). */
 export function transportFromUrl() {
   const value = new URLSearchParams(location.search).get('transport');
-  return value === 'polling' || value === 'websocket' ? value : 'auto';
+  return value === 'polling' || value === 'websocket' || value === 'sse' ? value : 'auto';
 }
 
 /** A failed API call: `status` 0 means the server could not be reached. */

@@ -137,8 +137,8 @@ export function showConnection(badge, state) {
   badge.dataset.state = shown;
   badge.textContent = BADGE_TEXT[shown] ?? shown;
   badge.title = {
-    live: 'Connected over WebSocket: changes appear instantly.',
-    polling: 'WebSocket unavailable: checking for changes every few seconds.',
+    live: 'Connected: changes appear instantly.',
+    polling: 'No push connection gets through: checking for changes every few seconds.',
     reconnecting: 'Connection lost: trying again.',
     offline: 'Not connected.',
     connecting: 'Connecting to the server.',
@@ -146,12 +146,33 @@ export function showConnection(badge, state) {
   document.body.dataset.connection = shown;
 }
 
+const TRANSPORT_TEXT = {
+  websocket: 'via WebSocket',
+  sse: 'via Server-Sent Events',
+  polling: 'via polling',
+};
+
 /**
- * Wires a client's states and errors to the badge and banners, the same way on every page.
- * @returns {{onState: Function, onError: Function}}
+ * Shows which transport carries the changes in a small note next to the badge, and mirrors
+ * it on <body data-transport> so tests and styles can read it.
+ * @param {HTMLElement|null} note
+ * @param {'websocket'|'sse'|'polling'|null} transport
  */
-export function connectionReporter({ badge, banners, onUnauthorized }) {
+export function showTransport(note, transport) {
+  document.body.dataset.transport = transport ?? '';
+  if (note) note.textContent = transport ? TRANSPORT_TEXT[transport] ?? transport : '';
+}
+
+/**
+ * Wires a client's states, transport and errors to the badge, the transport note and the
+ * banners, the same way on every page.
+ * @returns {{onState: Function, onTransport: Function, onError: Function}}
+ */
+export function connectionReporter({ badge, transportNote = null, banners, onUnauthorized }) {
   return {
+    onTransport(transport) {
+      showTransport(transportNote, transport);
+    },
     onState(state, info) {
       // One failed attempt is routine (a restart); after that, say so.
       const serverGone = state === 'reconnecting' && info.failures >= 2;

@@ -18,13 +18,24 @@ public struct HTTPResponse: Sendable {
     /// Control characters in header names and values (CR and LF above all) are replaced by
     /// spaces, so no value that reaches a header can split the response.
     public func serialize(keepAlive: Bool, headOnly: Bool = false, requestVersion: HTTPVersion = .http11) -> [UInt8] {
+        serialize(keepAlive: keepAlive, headOnly: headOnly, requestVersion: requestVersion, closeDelimited: false)
+    }
+
+    /// The head of a response whose body runs until the server closes the connection (an
+    /// event stream): status line, headers and `Connection: close`; no `Content-Length`, no
+    /// chunking, and no body (the caller streams it). Fields are sanitized as in `serialize`.
+    public func serializeCloseDelimitedHead() -> [UInt8] {
+        serialize(keepAlive: false, headOnly: true, requestVersion: .http11, closeDelimited: true)
+    }
+
+    private func serialize(keepAlive: Bool, headOnly: Bool, requestVersion: HTTPVersion, closeDelimited: Bool) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128 + headers.count * 32 + (headOnly ? 0 : body.count))
         out.append(contentsOf: "HTTP/1.1 \(status.code) \(status.reason)\r\n".utf8)
         for (name, value) in headers {
             appendField(name, value, to: &out)
         }
-        if status.allowsContent && !headers.contains("Content-Length") {
+        if status.allowsContent && !closeDelimited && !headers.contains("Content-Length") {
             appendField("Content-Length", String(body.count), to: &out)
         }
         if !keepAlive {

@@ -49,7 +49,9 @@ private final class SocketPair {
         // OpenSSL writes with write(2); a test that closes one end must not die of SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         var fds: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else { throw TLSTestFailure("socketpair failed") }
+        // CLOEXEC: other tests of this process start servers (fork + exec); a child that
+        // inherited our end would keep it open, and a close here would not be an EOF there.
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else { throw TLSTestFailure("socketpair failed") }
         for fd in fds {
             guard fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0 else { throw TLSTestFailure("fcntl failed") }
         }
@@ -59,6 +61,14 @@ private final class SocketPair {
 
     func closeClient() {
         if clientOpen { close(client); clientOpen = false }
+    }
+
+    /// Waits (at most 10 s) until the server end has something to read or sees the close,
+    /// so a read after `closeClient` is not a race with a child process still between fork
+    /// and exec.
+    func waitUntilServerReadable() {
+        var p = pollfd(fd: server, events: Int16(POLLIN), revents: 0)
+        _ = poll(&p, 1, 10_000)
     }
 
     deinit {
@@ -229,6 +239,7 @@ struct TLSSessionTests {
         let server1 = try TLSSession(context: serverContext, fd: early.server)
         #expect(server1.handshake() == .wantRead)
         early.closeClient()
+        early.waitUntilServerReadable()
         let result = server1.handshake()
         #expect(result == .closed || { if case .failed = result { true } else { false } }())
 
@@ -244,6 +255,7 @@ struct TLSSessionTests {
         var ignored = [UInt8](repeating: 0, count: 64)
         #expect(ignored.withUnsafeMutableBytes { client.read(into: $0) } == .wantRead)
         late.closeClient()
+        late.waitUntilServerReadable()
         var buffer = [UInt8](repeating: 0, count: 64)
         #expect(buffer.withUnsafeMutableBytes { server2.read(into: $0) } == .closed)
 
@@ -254,6 +266,7 @@ struct TLSSessionTests {
         let (s3, c3) = handshake(server3, client3)
         #expect(s3 == .bytes(0) && c3 == .bytes(0))
         reset.closeClient()
+        reset.waitUntilServerReadable()
         #expect(buffer.withUnsafeMutableBytes { server3.read(into: $0) } == .failed("Connection reset by peer"))
         server3.shutdown()  // after a fatal error: no-op
     }

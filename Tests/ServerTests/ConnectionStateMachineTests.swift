@@ -1,3 +1,4 @@
+import Auth
 import HTTP1
 import Testing
 import WebSocket
@@ -315,7 +316,103 @@ import WebSocket
         #expect(taken == [true, true, true, false, false, true, false, true, true, true, false])
     }
 
+    // MARK: - Event stream
+
+    @Test func anEventStreamAnswersWithACloseDelimitedHeadAndStopsParsing() {
+        var m = Machine(settings: Self.settings, nowMs: 0)
+        // A second request pipelined behind the stream's is never answered: the stream has
+        // the connection until it closes.
+        feed(&m, "GET /api/events HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m) == ["request GET /api/events"])
+        let opened = m.requestHandled(.eventStream(streamHead(), streamSession(maxOutputBytes: 4096)), nowMs: 5)
+        guard case .openEventStream(let head, let cap) = opened else { Issue.record("not opened: \(describe(opened))"); return }
+        let text = String(decoding: head, as: UTF8.self)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(text.contains("Content-Type: text/event-stream\r\n"))
+        #expect(text.contains("Connection: close\r\n"))
+        #expect(!text.contains("Content-Length"))
+        #expect(text.hasSuffix("\r\n\r\n"))
+        #expect(cap == 4096)
+        #expect(m.phase == .streaming)
+        #expect(m.acceptsFrames)
+        #expect(m.eventStreamSession?.channel == "admin")
+        #expect(drain(&m).isEmpty, "the pipelined request is not parsed")
+        feed(&m, "GET /c HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(drain(&m).isEmpty, "what the client sends later is dropped")
+        #expect(m.wantsToRead(queuedOutputBytes: 1 << 20), "reads go on, to notice the client's close")
+        #expect(describe(m.outputDrained()) == "none", "a drained stream stays open")
+        #expect(describe(m.tick(nowMs: 10_000)) == "none", "no header timeout on a stream")
+    }
+
+    @Test func idleStreamsGetAHeartbeatEveryInterval() {
+        var m = openEventStream(nowMs: 1_000, heartbeatMs: 15_000)
+        #expect(describe(m.tick(nowMs: 15_999)) == "none")
+        let beat = m.tick(nowMs: 16_000)
+        guard case .send(let bytes) = beat else { Issue.record("no heartbeat: \(describe(beat))"); return }
+        #expect(String(decoding: bytes, as: UTF8.self) == ": keepalive\n\n")
+        #expect(describe(m.tick(nowMs: 16_001)) == "none")
+        #expect(describe(m.tick(nowMs: 30_999)) == "none")
+        #expect(describe(m.tick(nowMs: 31_000)) == "send 13 bytes")
+    }
+
+    @Test func theClientClosingAStreamClosesAtOnce() {
+        var m = openEventStream()
+        #expect(describe(m.peerClosed(queuedOutputBytes: 500)) == "closeNow")
+    }
+
+    @Test func anEndedStreamTakesNothingMoreAndLingersOnceDrained() {
+        var m = openEventStream()
+        #expect(describe(m.endStream(nowMs: 10, queuedOutputBytes: 300)) == "none")
+        #expect(!m.acceptsFrames)
+        #expect(m.closesAfterFlush)
+        #expect(describe(m.endStream(nowMs: 11, queuedOutputBytes: 300)) == "none", "ending twice changes nothing")
+        #expect(describe(m.tick(nowMs: 60_000 - 1)) != "send 13 bytes", "no heartbeat after the end")
+        #expect(describe(m.outputDrained()) == "linger")
+        m.startedLingering(nowMs: 100)
+        #expect(m.phase == .lingering)
+    }
+
+    @Test func anEndedStreamWithNothingQueuedLingersAtOnce() {
+        var m = openEventStream()
+        #expect(describe(m.endStream(nowMs: 10, queuedOutputBytes: 0)) == "linger")
+    }
+
+    @Test func anEndedStreamWhoseClientDoesNotReadIsDroppedAfterTheCloseTimeout() {
+        var m = openEventStream()
+        _ = m.endStream(nowMs: 1_000, queuedOutputBytes: 300)
+        #expect(describe(m.tick(nowMs: 5_999)) == "none")
+        #expect(describe(m.tick(nowMs: 6_000)) == "closeNow")
+    }
+
+    @Test func endStreamOutsideAStreamChangesNothing() {
+        var http = Machine(settings: Self.settings, nowMs: 0)
+        #expect(describe(http.endStream(nowMs: 1, queuedOutputBytes: 0)) == "none")
+        #expect(http.phase == .http && !http.closesAfterFlush)
+        var ws = openWebSocket()
+        #expect(describe(ws.endStream(nowMs: 1, queuedOutputBytes: 0)) == "none")
+        #expect(ws.phase == .webSocket && ws.acceptsFrames)
+    }
+
     // MARK: - Helpers
+
+    func streamHead() -> HTTPResponse {
+        HTTPResponse(status: .ok, headers: HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]))
+    }
+
+    func streamSession(maxOutputBytes: Int = 1 << 20) -> EventStreamSession {
+        EventStreamSession(client: PushClient(claims: Claims(sub: "ops", role: .admin, exp: 0)), channel: "admin",
+                           since: nil, epoch: nil, maxOutputBytes: maxOutputBytes)
+    }
+
+    func openEventStream(nowMs: Int64 = 0, heartbeatMs: Int64 = 30_000) -> Machine {
+        var settings = Self.settings
+        settings.heartbeatIntervalMs = heartbeatMs
+        var m = Machine(settings: settings, nowMs: nowMs)
+        feed(&m, "GET /api/events?channel=admin HTTP/1.1\r\nHost: a\r\n\r\n")
+        _ = drain(&m, nowMs: nowMs)
+        _ = m.requestHandled(.eventStream(streamHead(), streamSession()), nowMs: nowMs)
+        return m
+    }
 
     func session(_ endpoint: WebSocketSession.Endpoint, rate: MessageRateLimit? = nil,
                  maxMessageBytes: Int = 1 << 20) -> WebSocketSession {
@@ -355,6 +452,7 @@ import WebSocket
         case .respond(_, let status): return "respond \(status)"
         case .handleRequest(let r): return "request \(r.method) \(r.path)"
         case .openWebSocket: return "open"
+        case .openEventStream: return "open stream"
         case .handleMessage(.text(let b)): return "message text " + String(decoding: b, as: UTF8.self)
         case .handleMessage(let other): return "message \(other)"
         case .closeNow: return "closeNow"

@@ -268,6 +268,115 @@ def test_track_page_shows_change_by_polling_when_websocket_is_unavailable(server
     assert console_errors(page) == []
 
 
+# --- (d2) the transport fallback: WebSocket, then Server-Sent Events, then polling ------------
+
+# Injected before any page script through CDP, so nothing test-only ships in web/: a
+# WebSocket that never connects (as behind a proxy that breaks them) and, when asked, an
+# EventSource that never opens either. Each counts its attempts.
+_BLOCK = """
+(() => {
+  window.__blocked = { websocket: 0, eventsource: 0 };
+  const fire = (target, event) => setTimeout(() => {
+    const handler = target['on' + event.type];
+    if (typeof handler === 'function') handler.call(target, event);
+    target.dispatchEvent(event);
+  }, 20);
+  class BlockedWebSocket extends EventTarget {
+    static CONNECTING = 0; static OPEN = 1; static CLOSING = 2; static CLOSED = 3;
+    constructor(url) {
+      super();
+      window.__blocked.websocket += 1;
+      this.url = String(url);
+      this.readyState = 3;
+      fire(this, new CloseEvent('close', { code: 1006, wasClean: false }));
+    }
+    send() { throw new DOMException('blocked', 'InvalidStateError'); }
+    close() {}
+  }
+  window.WebSocket = BlockedWebSocket;
+  if (%(block_sse)s) {
+    class BlockedEventSource extends EventTarget {
+      static CONNECTING = 0; static OPEN = 1; static CLOSED = 2;
+      constructor(url) {
+        super();
+        window.__blocked.eventsource += 1;
+        this.url = String(url);
+        this.readyState = 0;
+        fire(this, new Event('error'));
+      }
+      close() { this.readyState = 2; }
+    }
+    window.EventSource = BlockedEventSource;
+  }
+})();
+"""
+
+
+def block_transports(driver, sse: bool) -> None:
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _BLOCK % {"block_sse": "true" if sse else "false"}})
+
+
+def transport(driver) -> str:
+    return driver.find_element(By.TAG_NAME, "body").get_attribute("data-transport") or ""
+
+
+def transport_note(driver) -> str:
+    return driver.find_element(By.ID, "transport").text
+
+
+def test_track_page_uses_server_sent_events_when_websocket_is_blocked(server, browsers):
+    owner = unique("sse")
+    order = server.create_order(owner)
+    page = browsers.new(390, 844)
+    block_transports(page, sse=False)
+    open_page(page, server, "track", server.token(owner, "user"), states=("live",))
+    wait_for(page, lambda d: transport(d) == "sse", 10, f"the page never went to SSE; transport {transport(page)!r}")
+    assert transport_note(page) == "via Server-Sent Events"
+    assert page.execute_script("return window.__blocked.websocket") >= 2, "the WebSocket was tried first"
+    assert card_status(page, order["id"]) == "placed"
+
+    server.update_tracking(order["id"], {"status": "shipped", "note": "via sse"})
+    wait_for(page, lambda d: card_status(d, order["id"]) == "shipped", 10, "the change did not arrive over SSE")
+    assert "via sse" in card_text(page, order["id"])
+    created = server.create_order(owner, name="Filter Coffee")
+    wait_for(page, lambda d: card_status(d, created["id"]) == "placed", 10, "a new order did not arrive over SSE")
+    assert connection(page) == "live", "SSE is live push, not polling"
+    assert transport(page) == "sse"
+    assert_not_reloaded(page)
+    assert console_errors(page) == []
+
+
+def test_track_page_polls_when_websocket_and_server_sent_events_are_blocked(server, browsers):
+    owner = unique("poll")
+    order = server.create_order(owner)
+    page = browsers.new(390, 844)
+    block_transports(page, sse=True)
+    open_page(page, server, "track", server.token(owner, "user"), states=("polling",), )
+    wait_for(page, lambda d: transport(d) == "polling", 10, f"transport {transport(page)!r}")
+    assert transport_note(page) == "via polling"
+    blocked = page.execute_script("return window.__blocked")
+    assert blocked["websocket"] >= 2 and blocked["eventsource"] >= 2, f"both were tried first: {blocked}"
+
+    server.update_tracking(order["id"], {"status": "shipped", "note": "via polling fallback"})
+    wait_for(page, lambda d: card_status(d, order["id"]) == "shipped", 2 * POLL_DEADLINE_S,
+             "polling did not show the change")
+    assert "via polling fallback" in card_text(page, order["id"])
+    assert connection(page) == "polling"
+    assert_not_reloaded(page)
+    assert console_errors(page) == []
+
+
+def test_pages_say_which_transport_carries_the_changes(server, browsers):
+    admin = browsers.new()
+    open_page(admin, server, "admin", server.token("ops", "admin"))
+    wait_for(admin, lambda d: transport(d) == "websocket", 10, f"transport {transport(admin)!r}")
+    assert transport_note(admin) == "via WebSocket"
+    track = browsers.new(390, 844)
+    open_page(track, server, "track", server.token(unique("note"), "user"), transport="sse")
+    wait_for(track, lambda d: transport(d) == "sse", 10, f"transport {transport(track)!r}")
+    assert transport_note(track) == "via Server-Sent Events"
+
+
 # --- (e) restart: the pages come back and catch up ------------------------------------------
 
 
@@ -477,3 +586,48 @@ def test_client_asks_page_to_resync_when_cursor_is_from_another_history(server, 
           since: 1, epoch: 'not-this-database',
           onResync: (channel) => done([channel, c.lastSeq(channel)]) }});""")
     assert got == ["admin", None]
+
+
+def test_client_over_server_sent_events_replays_from_since_and_reports_its_transport(server, browsers):
+    customer = unique("sse")
+    first = server.api("POST", "/api/orders", {
+        "userId": customer, "paymentMethod": "cod",
+        "items": [{"productId": "p1", "name": "Tea", "quantity": 1, "price": 10.0}]})[1]
+    order_id = first["order"]["id"]
+    seqs = [first["seq"]]
+    for status in ("confirmed", "packed"):
+        seqs.append(server.api("PUT", f"/api/orders/{order_id}/tracking", {"status": status})[1]["seq"])
+
+    driver = browsers.new()
+    token = server.token(customer, "user")
+    channel = json.dumps("user:" + customer)
+    got = run_client(driver, server, f"""
+        const transports = [];
+        const c = m.connect({{ token: {json.dumps(token)}, transport: 'sse', onTransport: (t) => transports.push(t) }});
+        const seen = [];
+        c.subscribe({channel}, (ev) => {{
+          seen.push([ev.seq, ev.event, ev.channel]);
+          if (seen.length === 3) setTimeout(() => {{
+            const live = {{ seen, last: c.lastSeq({channel}), state: c.state, transport: c.transport }};
+            c.close();
+            done({{ ...live, transports, after: c.transport }});
+          }}, 300);
+        }}, {{ since: {seqs[0] - 1} }});""")
+    assert [s[0] for s in got["seen"]] == seqs
+    assert [s[1] for s in got["seen"]] == ["order.created", "tracking.updated", "tracking.updated"]
+    assert {s[2] for s in got["seen"]} == {f"user:{customer}"}
+    assert got["last"] == seqs[-1]
+    assert (got["state"], got["transport"]) == ("live", "sse")
+    assert got["transports"] == ["sse", None]
+    assert got["after"] is None
+
+
+def test_client_over_server_sent_events_asks_page_to_resync_for_another_history(server, browsers):
+    driver = browsers.new()
+    token = server.token(unique("ops"), "admin")
+    got = run_client(driver, server, f"""
+        const c = m.connect({{ token: {json.dumps(token)}, transport: 'sse' }});
+        c.subscribe('admin', () => done('event from another history'), {{
+          since: 1, epoch: 'not-this-database',
+          onResync: (channel) => done([channel, c.lastSeq(channel), c.transport]) }});""")
+    assert got == ["admin", None, "sse"]

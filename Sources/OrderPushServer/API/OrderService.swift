@@ -14,7 +14,7 @@ import WebSocket
 /// - `PollingEndpoint`: `GET /api/orders?since=`.
 /// - `SearchEndpoint`: `GET /api/orders/search`, checked here, read on the `SearchReader`.
 /// - `WriteSubmission`: writes to the `StorageWriter` and their answers.
-/// - `PushProtocol`: the `/ws` messages, subscriptions, replays.
+/// - `PushProtocol`: the `/ws` messages and `/api/events` streams, subscriptions, replays.
 /// - `FanOut`: committed events to this loop's live subscribers.
 ///
 /// Reads go to this loop's own store (`OrderStore`, opened by the server's storage
@@ -56,7 +56,8 @@ final class OrderService: LoopServices {
             return .respond(metricsResponse())
         }
         let claims: Claims
-        switch authenticator.claims(of: request, allowQueryToken: route == .push) {
+        // Browsers can set no header on a WebSocket handshake or an EventSource request.
+        switch authenticator.claims(of: request, allowQueryToken: route == .push || route == .events) {
         case .success(let c): claims = c
         case .failure(let e): return .respond(e.response)
         }
@@ -67,6 +68,8 @@ final class OrderService: LoopServices {
         case .push:
             return loop.upgrade(request, to: .push(PushClient(claims: claims)), maxMessageBytes: loop.config.maxMessageBytes,
                                 maxOutputBytes: loop.config.maxOutputBytes)
+        case .events:
+            return push.eventStreamRequest(request, claims: claims, maxOutputBytes: loop.config.maxOutputBytes)
         case .orders where request.method == "POST":
             return orders.createOrder(request, claims: claims, on: connection)
         case .orders:
@@ -111,8 +114,23 @@ final class OrderService: LoopServices {
     }
 
     func outputDrained(_ connection: Connection) {
+        if let stream = connection.eventStream {
+            return push.outputDrained(connection, client: stream.client)
+        }
         guard case .push(let client)? = connection.webSocket?.endpoint else { return }
         push.outputDrained(connection, client: client)
+    }
+
+    // MARK: - Event streams
+
+    func eventStreamOpened(_ connection: Connection) {
+        guard let stream = connection.eventStream else { return }
+        push.eventStreamOpened(connection, session: stream)
+    }
+
+    func eventStreamClosed(_ connection: Connection) {
+        guard let stream = connection.eventStream else { return }
+        push.closed(connection, client: stream.client)
     }
 
     // MARK: - Mailbox

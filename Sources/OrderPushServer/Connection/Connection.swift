@@ -3,7 +3,8 @@ import Reactor
 import WebSocket
 
 /// One accepted TCP connection: its byte stream, its output queue and its epoll interest.
-/// What the bytes mean (HTTP/1.1, then possibly WebSocket, deadlines, the close) is decided
+/// What the bytes mean (HTTP/1.1, then possibly WebSocket or an event stream, deadlines,
+/// the close) is decided
 /// by its `ConnectionStateMachine`; this class carries out the machine's actions. Owned by
 /// exactly one `ServerLoop`.
 ///
@@ -22,12 +23,16 @@ final class Connection: EventHandler {
     // per fan-out delivery in callgrind (docs/BENCHMARKS.md).
     @exclusivity(unchecked) private var machine: ConnectionStateMachine
     @exclusivity(unchecked) private var output = OutputQueue()
-    /// The queue cap past which a WebSocket client is closed as a slow consumer.
+    /// The queue cap past which a WebSocket or event-stream client is closed as a slow consumer.
     @exclusivity(unchecked) private var outputCap: Int
     @exclusivity(unchecked) var isQueuedForFlush = false
     /// Set while the application feeds this connection at its pace (a replay): tell it when
     /// the queue has drained.
     var notifiesWhenDrained = false
+    /// Set once, when the connection becomes an event stream: push messages go out as
+    /// Server-Sent Events instead of WebSocket frames. A stored flag, because fan-out reads
+    /// it per delivery.
+    private(set) var isEventStream = false
     private var wantsWritable = false
     /// A TLS read that must first write (handshake, key update) waits for EPOLLOUT.
     private var readWaitsForWritable = false
@@ -43,7 +48,8 @@ final class Connection: EventHandler {
             httpLimits: loop.httpLimits,
             headerTimeoutMs: Int64(config.headerTimeoutSeconds) * 1000,
             closeTimeoutMs: Int64(config.closeTimeoutSeconds) * 1000,
-            pingIntervalMs: Int64(config.pingIntervalSeconds) * 1000)
+            pingIntervalMs: Int64(config.pingIntervalSeconds) * 1000,
+            heartbeatIntervalMs: Int64(config.pingIntervalSeconds) * 1000)
         machine = ConnectionStateMachine(settings: settings, nowMs: nowMs)
         outputCap = config.maxOutputBytes
     }
@@ -56,6 +62,11 @@ final class Connection: EventHandler {
     var isAwaitingDeferred: Bool { machine.isAwaitingAnswer }
     /// The WebSocket's endpoint and close state; nil before the upgrade and after the close.
     var webSocket: WebSocketStatus? { machine.webSocketStatus }
+    /// The event stream's session; nil unless the connection is an open event stream.
+    var eventStream: EventStreamSession? { machine.eventStreamSession }
+    /// Whether push messages are still taken (`sendFrame`): a WebSocket before its close
+    /// frame, an event stream before its end.
+    var acceptsPushMessages: Bool { machine.acceptsFrames }
 
     // MARK: - Readiness
 
@@ -122,6 +133,12 @@ final class Connection: EventHandler {
             send(response)
             outputCap = maxOutputBytes
             loop.webSocketOpened(self)
+        case .openEventStream(let response, let maxOutputBytes):
+            loop.metrics.countRequest(status: 200)
+            send(response)
+            outputCap = maxOutputBytes
+            isEventStream = true
+            loop.eventStreamOpened(self)
         case .handleMessage(let message):
             loop.handleMessage(message, on: self)
         case .closeNow:
@@ -144,16 +161,27 @@ final class Connection: EventHandler {
         perform(machine.startClose(code: code, reason: reason, nowMs: MonotonicClock.nowMilliseconds()))
     }
 
-    /// Queues one server frame (or several, already concatenated) to a WebSocket client.
-    /// A client whose queue would pass its cap is a slow consumer: what it has not started
-    /// receiving is dropped and it is closed with 1013, so it resumes with `since` and
-    /// loses nothing.
+    /// Ends an event stream once what is queued is written (the client reconnects with
+    /// `Last-Event-ID`).
+    func endEventStream() {
+        perform(machine.endStream(nowMs: MonotonicClock.nowMilliseconds(), queuedOutputBytes: output.byteCount))
+    }
+
+    /// Queues one server frame (or several, already concatenated) to a WebSocket client, or
+    /// one event (or several) to an event stream. A client whose queue would pass its cap is
+    /// a slow consumer: what it has not started receiving is dropped and it is closed (a
+    /// WebSocket with 1013; a stream ends after the event in progress), so it resumes with
+    /// `since` or `Last-Event-ID` and loses nothing.
     func sendFrame(_ frame: [UInt8]) {
         guard machine.acceptsFrames else { return }
         if output.byteCount + frame.count > outputCap {
             loop.metrics.slowConsumersClosed.add(1, ordering: .relaxed)
             output.discardUnstarted()
-            startClose(code: CloseCode.tryAgainLater, reason: "slow consumer: resume with since")
+            if isEventStream {
+                endEventStream()
+            } else {
+                startClose(code: CloseCode.tryAgainLater, reason: "slow consumer: resume with since")
+            }
             return
         }
         send(frame)
@@ -194,7 +222,7 @@ final class Connection: EventHandler {
             }
         }
         if wantsWritable { wantsWritable = false; updateInterest() }
-        if notifiesWhenDrained && machine.phase == .webSocket {
+        if notifiesWhenDrained && (machine.phase == .webSocket || machine.phase == .streaming) {
             loop.services?.outputDrained(self)
             if !output.isEmpty { loop.scheduleFlush(self) }
         }
@@ -206,9 +234,10 @@ final class Connection: EventHandler {
     /// from the client cannot turn our close into a reset that destroys the last answer.
     private func beginLingeringClose() {
         let phase = machine.phase
-        guard phase == .http || phase == .webSocket else { return }
+        guard phase == .http || phase == .webSocket || phase == .streaming else { return }
         // Told before the state changes: the application still reads the endpoint.
         if phase == .webSocket { loop.webSocketClosed(self) }
+        if phase == .streaming { loop.eventStreamClosed(self) }
         machine.startedLingering(nowMs: MonotonicClock.nowMilliseconds())
         Socket.shutdownWrite(fd)
         updateInterest()
@@ -237,6 +266,7 @@ final class Connection: EventHandler {
         let phase = machine.phase
         guard phase != .closed else { return }
         if phase == .webSocket { loop.webSocketClosed(self) }
+        if phase == .streaming { loop.eventStreamClosed(self) }
         machine.closed()
         output = OutputQueue()
         loop.connectionClosed(self)

@@ -3,7 +3,8 @@ import WebSocket
 
 /// The protocol side of one connection, as a value: HTTP/1.1 (pipelining, deferred answers,
 /// header and keep-alive timeouts), then possibly WebSocket (close handshake, pings, message
-/// rate), then a lingering close. No sockets and no clock: events come in with the time and
+/// rate) or an event stream (Server-Sent Events: heartbeats, the end of the stream), then a
+/// lingering close. No sockets and no clock: events come in with the time and
 /// the queued output size, and every transition returns one `Action` for the owner
 /// (`Connection`) to carry out. Unit tests drive it directly.
 ///
@@ -21,6 +22,8 @@ struct ConnectionStateMachine {
         var headerTimeoutMs: Int64 = 10_000
         var closeTimeoutMs: Int64 = 5_000
         var pingIntervalMs: Int64 = 30_000
+        /// Comment lines on an event stream, so proxies do not cut it while no event comes.
+        var heartbeatIntervalMs: Int64 = 30_000
         /// How long a lingering close waits for the peer's FIN.
         var lingerMs: Int64 = 2_000
         /// Pipelined requests stop being processed while this much output waits, so a client
@@ -28,7 +31,7 @@ struct ConnectionStateMachine {
         var pipelineOutputPause = 256 * 1024
     }
 
-    enum Phase { case http, webSocket, lingering, closed }
+    enum Phase { case http, webSocket, streaming, lingering, closed }
 
     /// What the owner must do.
     enum Action {
@@ -42,6 +45,9 @@ struct ConnectionStateMachine {
         /// Queue the 101 answer, adopt the endpoint's output cap and tell the application the
         /// WebSocket is open; frames already received after the handshake are in the reader.
         case openWebSocket(response: [UInt8], maxOutputBytes: Int)
+        /// Queue the event stream's response head, adopt its output cap and tell the
+        /// application the stream is open; from here on the application writes events.
+        case openEventStream(response: [UInt8], maxOutputBytes: Int)
         /// A complete text or binary message for the application.
         case handleMessage(WebSocketInbound)
         /// Drop the connection now; then call `closed()`.
@@ -88,9 +94,21 @@ struct ConnectionStateMachine {
         }
     }
 
+    /// An event stream (`text/event-stream`) after its response head: the body runs until the
+    /// connection closes. The client has nothing more to say, so reads only detect its close;
+    /// ticks send heartbeats.
+    struct StreamingState {
+        let session: EventStreamSession
+        var lastHeartbeatMs: Int64
+        /// When an ended stream whose last bytes are still queued is dropped anyway (the
+        /// client stopped reading); `.max` while the stream runs.
+        var endDeadlineMs: Int64 = .max
+    }
+
     enum State {
         case http(HTTPState)
         case webSocket(WebSocketState)
+        case streaming(StreamingState)
         case lingering(deadlineMs: Int64)
         case closed
         /// Only inside a transition, while the payload is moved out (see `take()`).
@@ -99,8 +117,9 @@ struct ConnectionStateMachine {
 
     let settings: Settings
     private(set) var state: State
-    /// Mirrors "WebSocket open and no close sent", so the per-delivery `sendFrame` reads one
-    /// flag instead of matching the state and copying its payload.
+    /// Mirrors "WebSocket open and no close sent" or "event stream open and not ended", so the
+    /// per-delivery `sendFrame` reads one flag instead of matching the state and copying its
+    /// payload.
     private(set) var acceptsFrames = false
     /// The exchange is over: HTTP answered with `Connection: close` (or an error), or the
     /// WebSocket close handshake is done or broken. Nothing more is processed; the connection
@@ -118,6 +137,7 @@ struct ConnectionStateMachine {
         switch state {
         case .http: return .http
         case .webSocket: return .webSocket
+        case .streaming: return .streaming
         case .lingering: return .lingering
         case .closed, .transitioning: return .closed
         }
@@ -126,6 +146,12 @@ struct ConnectionStateMachine {
     var webSocketStatus: WebSocketStatus? {
         guard case .webSocket(let ws) = state else { return nil }
         return WebSocketStatus(endpoint: ws.session.endpoint, closeSent: ws.closeSent)
+    }
+
+    /// What the application chose for the event stream; nil unless streaming.
+    var eventStreamSession: EventStreamSession? {
+        guard case .streaming(let stream) = state else { return nil }
+        return stream.session
     }
 
     /// A deferred answer is awaited (reading is paused until it comes).
@@ -139,7 +165,8 @@ struct ConnectionStateMachine {
         switch state {
         case .http(let http):
             return http.pending == nil && !http.peerFinished && queuedOutputBytes < settings.pipelineOutputPause
-        case .webSocket, .lingering:
+        case .webSocket, .lingering, .streaming:
+            // A stream reads only to notice the client's close (or reset) at once.
             return true
         case .closed, .transitioning:
             return false
@@ -166,7 +193,9 @@ struct ConnectionStateMachine {
             if !closesAfterFlush { ws.reader.feed(bytes) }
             state = .webSocket(ws)
         case let other:
-            state = other   // lingering: draining what the peer still sends before our close
+            // Lingering: draining what the peer still sends before our close. Streaming:
+            // the client has no say after its request; what it sends is dropped.
+            state = other
         }
     }
 
@@ -238,6 +267,12 @@ struct ConnectionStateMachine {
             state = .webSocket(ws)
             acceptsFrames = true
             return .openWebSocket(response: response.serialize(keepAlive: true), maxOutputBytes: session.maxOutputBytes)
+        case .eventStream(let response, let session):
+            // Pipelined requests after this one are never answered: the stream has the
+            // connection until it closes.
+            state = .streaming(StreamingState(session: session, lastHeartbeatMs: nowMs))
+            acceptsFrames = true
+            return .openEventStream(response: response.serializeCloseDelimitedHead(), maxOutputBytes: session.maxOutputBytes)
         }
     }
 
@@ -332,7 +367,7 @@ struct ConnectionStateMachine {
     func outputDrained() -> Action {
         guard closesAfterFlush else { return .none }
         switch state {
-        case .http, .webSocket: return .halfCloseAndLinger
+        case .http, .webSocket, .streaming: return .halfCloseAndLinger
         case .lingering, .closed, .transitioning: return .none
         }
     }
@@ -348,6 +383,22 @@ struct ConnectionStateMachine {
         state = .webSocket(ws)
         acceptsFrames = false
         return frame.map { .send($0) } ?? .none
+    }
+
+    /// Ends an event stream: nothing more is accepted, what is queued is written, then the
+    /// connection closes (the body of a close-delimited response ends with the connection).
+    /// A client that does not read what is left is dropped after the close timeout.
+    mutating func endStream(nowMs: Int64, queuedOutputBytes: Int) -> Action {
+        let current = take()
+        guard case .streaming(var stream) = current, !closesAfterFlush else {
+            state = current
+            return .none
+        }
+        stream.endDeadlineMs = nowMs + settings.closeTimeoutMs
+        state = .streaming(stream)
+        acceptsFrames = false
+        closesAfterFlush = true
+        return queuedOutputBytes == 0 ? .halfCloseAndLinger : .none
     }
 
     /// The close frame to send, or nil when one was already sent.
@@ -386,6 +437,12 @@ struct ConnectionStateMachine {
             guard nowMs - ws.lastInboundMs >= interval else { return .none }
             ws.pingSentAtMs = nowMs
             return .send(FrameEncoder.frame(opcode: .ping, payload: []))
+        case .streaming(var stream):
+            defer { state = .streaming(stream) }
+            if closesAfterFlush { return nowMs >= stream.endDeadlineMs ? .closeNow : .none }
+            guard nowMs - stream.lastHeartbeatMs >= settings.heartbeatIntervalMs else { return .none }
+            stream.lastHeartbeatMs = nowMs
+            return .send(Self.heartbeat)
         case .lingering(let deadline):
             state = .lingering(deadlineMs: deadline)
             return nowMs >= deadline ? .closeNow : .none
@@ -394,6 +451,9 @@ struct ConnectionStateMachine {
             return .none
         }
     }
+
+    /// The comment line an idle event stream gets every `heartbeatIntervalMs`.
+    static let heartbeat = ServerSentEvents.comment("keepalive")
 
     // MARK: - Reports from the owner
 

@@ -13,6 +13,10 @@ protocol LoopServices: AnyObject {
     func webSocketMessage(_ message: WebSocketInbound, on connection: Connection)
     /// A WebSocket of the product's endpoint is going away; drop what is kept for it.
     func webSocketClosed(_ connection: Connection)
+    /// An event stream the product opened (`RequestOutcome.eventStream`) has sent its head.
+    func eventStreamOpened(_ connection: Connection)
+    /// An event stream of the product is going away; drop what is kept for it.
+    func eventStreamClosed(_ connection: Connection)
     /// A connection that asked for it (`notifiesWhenDrained`) has written all it had queued.
     func outputDrained(_ connection: Connection)
     /// A mailbox message for the product. Called by the loop's mailbox handler only, never

@@ -34,7 +34,7 @@ extension ServerLoop {
             }
             group.postToAll(.broadcast(FrameEncoder.frame(opcode: .text, payload: request.body)))
             return .respond(.json(.accepted, Array(#"{"published":true}"#.utf8)))
-        case .metrics, .push, .orders, .ordersManage, .ordersSearch, .order, .orderTracking:
+        case .metrics, .push, .events, .orders, .ordersManage, .ordersSearch, .order, .orderTracking:
             guard let services else {
                 return .respond(.error(.serviceUnavailable, code: "unavailable", message: "the order service is not running"))
             }

@@ -142,6 +142,16 @@ final class ServerLoop {
         }
     }
 
+    func eventStreamOpened(_ connection: Connection) {
+        metrics.eventStreamsOpen.add(1, ordering: .relaxed)
+        services?.eventStreamOpened(connection)
+    }
+
+    func eventStreamClosed(_ connection: Connection) {
+        metrics.eventStreamsOpen.subtract(1, ordering: .relaxed)
+        services?.eventStreamClosed(connection)
+    }
+
     // MARK: - Output
 
     func scheduleFlush(_ connection: Connection) {
@@ -204,7 +214,8 @@ final class ServerLoop {
 
     // MARK: - Shutdown
 
-    /// Stop accepting, say 1001 to every WebSocket, let answers in flight finish, then stop
+    /// Stop accepting, say 1001 to every WebSocket, end every event stream, let answers in
+    /// flight finish, then stop
     /// the loop once every connection is gone or the grace period ends.
     func beginShutdown() {
         guard !isShuttingDown else { return }
@@ -219,6 +230,10 @@ final class ServerLoop {
             switch connection.phase {
             case .webSocket:
                 connection.startClose(code: CloseCode.goingAway, reason: "server shutting down")
+            case .streaming:
+                // The client reconnects (to another instance, or to this one restarted)
+                // with `Last-Event-ID`.
+                connection.endEventStream()
             case .http:
                 if !connection.isAwaitingDeferred && connection.queuedOutputBytes == 0 { connection.closeNow() }
             case .lingering, .closed:

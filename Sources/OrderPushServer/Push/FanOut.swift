@@ -2,7 +2,8 @@ import Storage
 import WebSocket
 
 /// Delivers committed events to this loop's live subscribers: frames each event once per
-/// channel and queues the same bytes to every subscriber of that channel. Owned by the
+/// channel (and per framing in use: WebSocket, Server-Sent Events) and queues the same bytes
+/// to every subscriber of that channel with that framing. Owned by the
 /// loop's thread; fed from the loop's mailbox in `seq` order.
 final class FanOut {
     /// The newest `seq` this loop has fanned out. Replays read up to here and live delivery
@@ -52,11 +53,11 @@ final class FanOut {
 
     private func send(_ event: StoredEvent, channel: String) {
         guard let subscribers = registry.connections(on: channel), !subscribers.isEmpty else { return }
-        let frame = FrameEncoder.frame(opcode: .text, payload: PushMessage.event(event, channel: channel))
+        var framed = FramedEvent(event, channel: channel)
         var delivered = 0
         for connection in subscribers {
             if !skipThrough.isEmpty, let through = skipThrough[connection.serial]?[channel], event.seq <= through { continue }
-            connection.sendFrame(frame)
+            connection.sendFrame(framed.bytes(for: connection.pushFraming))
             delivered += 1
         }
         metrics.messagesDelivered.add(delivered, ordering: .relaxed)

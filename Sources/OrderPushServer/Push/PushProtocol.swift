@@ -1,4 +1,5 @@
 import Auth
+import HTTP1
 import JSON
 import Storage
 import WebSocket
@@ -6,6 +7,11 @@ import WebSocket
 /// The `/ws` protocol of docs/PROTOCOL.md §3 on one loop: the client's messages
 /// (subscribe with replay from `since`, unsubscribe), replays paced by the client's
 /// reading, and hand-over of each subscription to the `FanOut` for live delivery.
+///
+/// An event stream (`GET /api/events`, Server-Sent Events) is a subscriber too: its one
+/// subscription comes from the request (`channel`, `Last-Event-ID` or `since`, `epoch`) and
+/// goes through the same subscribe, replay and seam as a `/ws` subscribe; only the framing
+/// differs (`PushFraming`), and an error ends the stream (the client has no way to answer).
 ///
 /// The seam between replay and live delivery. Let L be `fanOut.lastDeliveredSeq`, the
 /// newest event this loop has handed to its live subscribers; events reach the loop in
@@ -71,6 +77,47 @@ final class PushProtocol {
         continueReplays(on: connection, client: client)
     }
 
+    // MARK: - Event streams
+
+    /// `GET /api/events?channel=C[&since=N][&epoch=E]` with `Last-Event-ID` taking the place
+    /// of `since`: refused with 400/403 before the stream starts, so an `EventSource` sees an
+    /// HTTP error (and stops) rather than a stream that ends at once (and retries forever).
+    func eventStreamRequest(_ request: HTTPRequest, claims: Claims, maxOutputBytes: Int) -> RequestOutcome {
+        guard let channel = request.queryValue("channel"), Channel.isValid(channel) else {
+            return .respond(.error(.badRequest, code: "bad_request",
+                                   message: "channel must be \"admin\" or \"user:<id>\" (query parameter)"))
+        }
+        guard Self.mayFollow(channel, claims) else {
+            return .respond(APIResponses.forbidden("role \(claims.role.rawValue) may not follow \(channel)"))
+        }
+        // The browser's own resume wins over the `since` the stream was opened with: it is
+        // the last event this `EventSource` received.
+        let lastEventID = request.headers["Last-Event-ID"]?.trimmingSpaces
+        let rawSince = lastEventID.flatMap { $0.isEmpty ? nil : $0 } ?? request.queryValue("since")
+        var since: Int64?
+        if let rawSince, !rawSince.isEmpty {
+            guard let n = Int64(rawSince), n >= 0 else {
+                return .respond(.error(.badRequest, code: "bad_request",
+                                       message: "since (or Last-Event-ID) must be a non-negative integer"))
+            }
+            since = n
+        }
+        let epoch = request.queryValue("epoch").flatMap { $0.isEmpty ? nil : $0 }
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", ServerSentEvents.contentType)
+        headers.add("Cache-Control", "no-cache")
+        // nginx buffers proxied answers unless told not to; a buffered stream delivers nothing.
+        headers.add("X-Accel-Buffering", "no")
+        let session = EventStreamSession(client: PushClient(claims: claims), channel: channel, since: since, epoch: epoch,
+                                         maxOutputBytes: maxOutputBytes)
+        return .eventStream(HTTPResponse(status: .ok, headers: headers), session)
+    }
+
+    /// The stream's head is queued: subscribe as a `/ws` subscribe with the same cursor would.
+    func eventStreamOpened(_ connection: Connection, session: EventStreamSession) {
+        subscribe(session.channel, since: session.since, clientEpoch: session.epoch, client: session.client, on: connection)
+    }
+
     // MARK: - Messages
 
     private func handle(_ bytes: [UInt8], client: PushClient, on connection: Connection) {
@@ -103,8 +150,11 @@ final class PushProtocol {
         }
     }
 
+    /// On an event stream an error ends the stream: its only subscription failed.
     private func sendError(code: String, message: String, channel: String?, on connection: Connection) {
-        connection.sendFrame(FrameEncoder.frame(opcode: .text, payload: PushMessage.error(code: code, message: message, channel: channel)))
+        let payload = PushMessage.error(code: code, message: message, channel: channel)
+        connection.sendFrame(connection.pushFraming.frame(payload, eventName: "error"))
+        if connection.isEventStream { connection.endEventStream() }
     }
 
     static func mayFollow(_ channel: String, _ claims: Claims) -> Bool {
@@ -133,6 +183,12 @@ final class PushProtocol {
             }
             clientEpoch = e
         }
+        subscribe(channel, since: since, clientEpoch: clientEpoch, client: client, on: connection)
+    }
+
+    /// A permitted subscription with its cursor, from a `/ws` message or an event stream's
+    /// request: checks the cursor, then replays or goes live (the seam above).
+    private func subscribe(_ channel: String, since: Int64?, clientEpoch: String?, client: PushClient, on connection: Connection) {
         let epoch = log.epoch
         guard !epoch.isEmpty else {
             // A shared database this node has not reached yet: nothing to resume from.
@@ -162,9 +218,14 @@ final class PushProtocol {
         // A repeated subscribe starts over: the client asked for this replay explicitly.
         cancel(channel, of: connection, client: client)
         let head = max(lastDeliveredSeq, since ?? 0)
-        connection.sendFrame(FrameEncoder.frame(opcode: .text,
-                                                payload: PushMessage.subscribed(channel: channel, head: head, epoch: epoch)))
-        if let since, since < lastDeliveredSeq {
+        let replaying = since.map { $0 < lastDeliveredSeq } ?? false
+        // On an event stream, `subscribed` carries `id: head` when nothing is replayed: the
+        // client then has everything up to `head`, and a browser that reconnects before the
+        // next event resumes from there (with `Last-Event-ID`) instead of live-only. During a
+        // replay the replayed events' ids do that; an id of `head` would skip them.
+        connection.sendFrame(connection.pushFraming.frame(PushMessage.subscribed(channel: channel, head: head, epoch: epoch),
+                                                          eventName: "subscribed", id: replaying ? nil : head))
+        if let since, replaying {
             replays[connection.serial, default: [:]][channel] = since
             connection.notifiesWhenDrained = true
             continueReplays(on: connection, client: client)
@@ -219,17 +280,18 @@ final class PushProtocol {
                 do {
                     page = try log.events(after: cursor, userId: userScope, limit: Self.replayPage)
                 } catch {
-                    reads.note("event log read failed (replay; closing the WebSocket with 1011): \(error)", kind: "read")
+                    reads.note("event log read failed (replay; closing the subscriber): \(error)", kind: "read")
                     replays[connection.serial] = nil
+                    if connection.isEventStream { return connection.endEventStream() }
                     return connection.startClose(code: CloseCode.internalError, reason: "event log unreadable; resume with since")
                 }
                 var sentAll = true
                 for event in page where event.seq <= lastDeliveredSeq {
                     guard connection.queuedOutputBytes < budget else { sentAll = false; break }
-                    connection.sendFrame(FrameEncoder.frame(opcode: .text, payload: PushMessage.event(event, channel: channel)))
+                    connection.sendFrame(connection.pushFraming.event(event, channel: channel))
                     cursor = event.seq
                 }
-                guard connection.webSocket?.closeSent == false else { return }
+                guard connection.acceptsPushMessages else { return }
                 // A page sent whole that was short, or that reached past what this loop has
                 // delivered, means the channel has nothing more up to `lastDeliveredSeq`.
                 if sentAll && (page.count < Self.replayPage || (page.last?.seq ?? 0) >= lastDeliveredSeq) {

@@ -9,6 +9,7 @@ enum Route: Equatable {
     case order(id: String)      // GET one
     case orderTracking(id: String) // PUT tracking
     case push                   // GET /ws
+    case events                 // GET /api/events (Server-Sent Events)
     case echo                   // GET /ws/echo (--echo)
     case broadcast              // GET /ws/broadcast (--bench)
     case publish                // POST /publish (--bench)
@@ -19,7 +20,7 @@ enum Route: Equatable {
         case .orders: return ["GET", "POST"]
         case .orderTracking: return ["PUT"]
         case .publish: return ["POST"]
-        case .push, .echo, .broadcast: return ["GET"]
+        case .push, .events, .echo, .broadcast: return ["GET"]
         case .healthz, .metrics, .ordersManage, .ordersSearch, .order, .page: return ["GET", "HEAD"]
         }
     }
@@ -32,6 +33,7 @@ enum Route: Equatable {
         case "/api/orders": return .orders
         case "/api/orders/manage": return .ordersManage
         case "/api/orders/search": return .ordersSearch
+        case "/api/events": return .events
         case "/ws": return .push
         case "/ws/echo": return echoEnabled ? .echo : nil
         case "/ws/broadcast": return benchEnabled ? .broadcast : nil

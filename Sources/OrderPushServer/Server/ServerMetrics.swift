@@ -5,6 +5,7 @@ import Synchronization
 public final class ServerMetrics: Sendable {
     public let connectionsOpen = Atomic<Int>(0)
     public let webSocketsOpen = Atomic<Int>(0)
+    public let eventStreamsOpen = Atomic<Int>(0)
     public let adminSubscriptions = Atomic<Int>(0)
     public let userSubscriptions = Atomic<Int>(0)
     public let eventsAppended = Atomic<Int>(0)
@@ -32,14 +33,16 @@ public final class ServerMetrics: Sendable {
                [("", connectionsOpen.load(ordering: .relaxed))])
         metric("orderpush_websockets", "gauge", "Open WebSocket connections.",
                [("", webSocketsOpen.load(ordering: .relaxed))])
+        metric("orderpush_event_streams", "gauge", "Open Server-Sent Events streams (GET /api/events).",
+               [("", eventStreamsOpen.load(ordering: .relaxed))])
         metric("orderpush_subscriptions", "gauge", "Channel subscriptions by channel kind.",
                [("{kind=\"admin\"}", adminSubscriptions.load(ordering: .relaxed)),
                 ("{kind=\"user\"}", userSubscriptions.load(ordering: .relaxed))])
         metric("orderpush_events_appended_total", "counter", "Events committed to the event log.",
                [("", eventsAppended.load(ordering: .relaxed))])
-        metric("orderpush_messages_delivered_total", "counter", "WebSocket event messages queued to subscribers.",
+        metric("orderpush_messages_delivered_total", "counter", "Event messages queued to subscribers (WebSocket and Server-Sent Events).",
                [("", messagesDelivered.load(ordering: .relaxed))])
-        metric("orderpush_slow_consumers_closed_total", "counter", "Connections closed with 1013 because their output passed the cap.",
+        metric("orderpush_slow_consumers_closed_total", "counter", "Subscribers closed because their output passed the cap (WebSocket 1013, or the event stream ended).",
                [("", slowConsumersClosed.load(ordering: .relaxed))])
         metric("orderpush_connections_refused_total", "counter", "Connections refused at the connection limit.",
                [("", connectionsRefused.load(ordering: .relaxed))])

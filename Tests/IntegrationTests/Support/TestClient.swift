@@ -65,6 +65,14 @@ final class TestClient {
         }
     }
 
+    /// What is buffered past the last parsed response, or else the next bytes read; nil on
+    /// EOF, error or timeout with nothing buffered. For bodies read as a stream (event streams).
+    func takeBytes() -> [UInt8]? {
+        if inbox.isEmpty && !fill() { return nil }
+        defer { inbox.removeAll() }
+        return inbox
+    }
+
     // MARK: HTTP
 
     struct Response {
