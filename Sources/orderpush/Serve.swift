@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import Auth
 import OrderPushServer
+import Storage
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
     @Option(help: "Port for HTTP and WebSocket; 0 picks a free one (default 8080).") var port: UInt16?
     @Option(help: "SQLite database file (default data/orderpush.sqlite).") var db: String?
+    @Option(name: .customLong("database-url"), help: "postgresql://user[:password]@host[:port]/dbname: orders and events in PostgreSQL, shared by several nodes (instead of --db).") var databaseURL: String?
+    @Option(name: .customLong("node-name"), help: "This node's name in /healthz and /metrics (default <hostname>:<port>).") var nodeName: String?
     @Option(name: .customLong("jwt-secret-file"), help: "HMAC key file for tokens (default: jwt-secret next to the database, created on first start).") var jwtSecretFile: String?
     @Option(name: .customLong("jwt-keys"), help: "Folder of HMAC keys, one file per key named by its kid (instead of --jwt-secret-file); SIGHUP re-reads it.") var jwtKeys: String?
     @Option(name: .customLong("jwt-primary"), help: "The kid of the primary key in --jwt-keys (needed when it holds several).") var jwtPrimary: String?
@@ -50,6 +53,8 @@ struct Serve: ParsableCommand {
             ConfigOption("host", host, \.host),
             ConfigOption("port", port, \.port),
             ConfigOption("db", db, \.databasePath),
+            ConfigOption("database-url", databaseURL, \.databaseURL),
+            ConfigOption("node-name", nodeName, \.nodeName),
             ConfigOption("jwt-secret-file", jwtSecretFile, \.jwtSecretPath),
             ConfigOption("jwt-keys", jwtKeys, \.jwtKeysDirectory),
             ConfigOption("jwt-primary", jwtPrimary, \.jwtPrimaryKeyID),
@@ -91,6 +96,16 @@ struct Serve: ParsableCommand {
               config.userWriteRate >= 0, config.userWriteRate.isFinite,
               config.webSocketMessageRate >= 0, config.webSocketMessageRate <= 1_000_000 else {
             throw ValidationError("timeouts, limits and counts must be positive (--user-write-rate >= 0, --ws-message-rate 0...1000000, --max-header-bytes >= 1024, --max-output-bytes >= 65536, --max-total-output-bytes >= --max-output-bytes, --loops 1...64)")
+        }
+        if let url = config.databaseURL {
+            guard db == nil && Environment.value(for: "db") == nil else {
+                throw ValidationError("--db (SQLite) and --database-url (PostgreSQL) exclude each other; give one")
+            }
+            do {
+                _ = try PostgresURL(parsing: url)
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
         guard config.jwtKeysDirectory == nil || config.jwtSecretPath == nil else {
             throw ValidationError("--jwt-keys and --jwt-secret-file are alternatives: give one")

@@ -32,7 +32,9 @@ final class OrderService: LoopServices {
     private let push: PushProtocol
     private let fanOut: FanOut
 
-    init(loop: ServerLoop, store: any OrderStore, verifier: JWTVerifier, writer: StorageWriter,
+    /// - Parameter deliveredThrough: the log's head when the server started: the broker
+    ///   hands this loop every event after it (the same starting point for every loop).
+    init(loop: ServerLoop, store: any OrderStore, deliveredThrough: Int64, verifier: JWTVerifier, writer: StorageWriter,
          userWrites: UserWriteLimiter, searchReader: SearchReader) throws {
         self.loop = loop
         let reads = ReadFailureLog(logger: loop.logger)
@@ -41,7 +43,7 @@ final class OrderService: LoopServices {
         orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
         polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads)
         self.searchReader = searchReader
-        fanOut = FanOut(lastDeliveredSeq: try store.head(), metrics: loop.metrics,
+        fanOut = FanOut(lastDeliveredSeq: deliveredThrough, metrics: loop.metrics,
                         compressor: loop.messageCompressor)
         push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads, loop: loop)
     }

@@ -33,7 +33,8 @@ struct PollingEndpoint {
             }
             limit = v
         }
-        if let e = request.queryValue("epoch"), e != epoch, since != nil {
+        // An empty epoch: a shared database not reached yet; the read below answers 503.
+        if let e = request.queryValue("epoch"), !epoch.isEmpty, e != epoch, since != nil {
             return APIResponses.cursorExpired("this cursor belongs to another event history (epoch); reload without since")
         }
         return reads.respond {

@@ -1,4 +1,5 @@
 import HTTP1
+import JSON
 import Reactor
 import WebSocket
 
@@ -16,7 +17,7 @@ extension ServerLoop {
         }
         switch route {
         case .healthz:
-            return .respond(.json(.ok, Array(#"{"status":"ok"}"#.utf8)))
+            return .respond(healthResponse())
         case .page(let file):
             return .respond(staticFiles.response(for: file, method: request.method))
         case .echo:
@@ -39,6 +40,27 @@ extension ServerLoop {
             }
             return services.handle(route, request, on: connection)
         }
+    }
+
+    /// `/healthz`: 200 while the node can serve, 503 with the reason while its database is
+    /// unreachable (a balancer then sends new clients elsewhere); names the node either way.
+    func healthResponse() -> HTTPResponse {
+        let node = metrics.node
+        let database = node.database
+        var w = JSONWriter()
+        w.appendRaw(database.up ? #"{"status":"ok","node":"# : #"{"status":"unavailable","node":"#)
+        w.writeString(node.name)
+        w.appendRaw(#","database":{"backend":"#)
+        w.writeString(database.backend)
+        w.appendRaw(database.up ? #","up":true}"# : #","up":false,"reason":"#)
+        if !database.up {
+            w.writeString(database.reason ?? "unknown")
+            w.append(UInt8(ascii: "}"))
+        }
+        w.append(UInt8(ascii: "}"))
+        var response = HTTPResponse.json(database.up ? .ok : .serviceUnavailable, w.bytes)
+        response.headers.add("Cache-Control", "no-store")
+        return response
     }
 
     /// Validates the handshake and builds the upgrade outcome for an endpoint.

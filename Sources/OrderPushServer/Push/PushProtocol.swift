@@ -215,6 +215,10 @@ final class PushProtocol {
     /// request: checks the cursor, then replays or goes live (the seam above).
     private func subscribe(_ channel: String, since: Int64?, clientEpoch: String?, client: PushClient, on connection: Connection) {
         let epoch = log.epoch
+        guard !epoch.isEmpty else {
+            // A shared database this node has not reached yet: nothing to resume from.
+            return sendError(code: "unavailable", message: "the event log could not be read; retry", channel: channel, on: connection)
+        }
         if let since {
             if let clientEpoch, clientEpoch != epoch {
                 return sendError(code: "cursor_expired", message: "this cursor belongs to another event history; reload over HTTP",

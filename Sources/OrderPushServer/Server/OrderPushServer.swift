@@ -75,22 +75,57 @@ public final class OrderPushServer {
         let group = try LoopGroup(count: loopCount, maxTotalOutputBytes: config.maxTotalOutputBytes)
         let config = self.config, metrics = self.metrics, logger = self.logger
 
-        // The storage backend: chosen here, and only here; everything else sees the
-        // `OrderStore` protocols. The database is created and migrated now, so a bad path
-        // fails before serving.
-        let storage: any StorageBackend = SQLiteStorageBackend(path: config.databasePath)
-        let (epoch, head) = try {
+        // The storage backend (and with it the broker): chosen here, and only here;
+        // everything else sees the `OrderStore` protocols. The database is created and
+        // migrated now, so a bad path fails before serving. PostgreSQL may be down at start:
+        // the node serves anyway (/healthz 503, writes 503) and connects when it is back.
+        let storage: any StorageBackend
+        let epoch: String, head: Int64
+        var postgres: PostgresStorageBackend?
+        metrics.node.setName(config.nodeName ?? "\(Self.hostName()):\(boundPort ?? boundTLSPort ?? 0)")
+        if let text = config.databaseURL {
+            let url = try PostgresURL(parsing: text)
+            let backend = PostgresStorageBackend(url: url)
+            storage = backend
+            postgres = backend
+            do {
+                let store = try PostgresOrderStore(url: backend.url)
+                (epoch, head) = (store.epoch, try store.head())
+                metrics.node.setBackend("postgresql", up: true, reason: nil)
+            } catch {
+                logger.error("the database is unreachable at start (\(error)); serving anyway: /healthz answers 503 and writes 503 until it is back")
+                (epoch, head) = ("", 0)
+                metrics.node.setBackend("postgresql", up: false, reason: "\(error)")
+            }
+        } else {
+            storage = SQLiteStorageBackend(path: config.databasePath)
             let store = try storage.openWriter()
-            return (store.epoch, try store.head())
-        }()
+            (epoch, head) = (store.epoch, try store.head())
+            metrics.node.setBackend("sqlite", up: true, reason: nil)
+        }
         let keySource = config.jwtKeySource
         let (keys, secretCreated) = try keySource.loadAtStart()
         if secretCreated { logger.info("generated a signing secret at \(config.resolvedSecretPath) (mode 0600)") }
         warnAboutShortKeys(keys, logger: logger)
         if config.jwtKeysDirectory != nil { logger.info("signing keys: \(keys.summary)") }
         let verifier = JWTVerifier(keys: keys)
+        // Every loop starts having delivered through `head`; the broker hands them what
+        // comes after it. With PostgreSQL that is the log as read by the broker thread
+        // (the single source of fan-out, local commits included); with SQLite, the writer's
+        // commits directly.
+        let broker: any EventBroker
+        var postgresBroker: PostgresEventBroker?
+        if let postgres {
+            let b = try PostgresEventBroker(url: postgres.url, group: group, publishedThrough: head, node: metrics.node,
+                                            recovery: postgres.recovery, logger: logger)
+            postgresBroker = b
+            broker = b
+        } else {
+            broker = LocalEventBroker(group: group)
+        }
+        defer { postgresBroker?.stopAndJoin() }
         let writer = try StorageWriter(storage: storage, group: group,
-                                       broker: LocalEventBroker(group: group), metrics: metrics,
+                                       broker: broker, metrics: metrics,
                                        maxBatch: config.maxWriteBatch,
                                        retentionMs: Int64(config.retentionDays) * 86_400_000, logger: logger)
         defer { writer.stopAndJoin() }
@@ -100,8 +135,8 @@ public final class OrderPushServer {
         let userWrites = UserWriteLimiter(ratePerSecond: config.userWriteRate, burst: config.userWriteBurst)
         let attachServices: @Sendable (ServerLoop) throws -> Void = { loop in
             let readStore = try storage.openReader()
-            loop.services = try OrderService(loop: loop, store: readStore, verifier: verifier, writer: writer,
-                                             userWrites: userWrites, searchReader: searchReader)
+            loop.services = try OrderService(loop: loop, store: readStore, deliveredThrough: head, verifier: verifier,
+                                             writer: writer, userWrites: userWrites, searchReader: searchReader)
         }
 
         var threads: [LoopThread] = []
@@ -143,6 +178,15 @@ public final class OrderPushServer {
         main.run()
         for thread in threads { thread.join() }
         logger.info("stopped cleanly")
+    }
+}
+
+extension OrderPushServer {
+    /// The machine's host name, for the default node name.
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(cString: buffer)
     }
 }
 

@@ -7,6 +7,11 @@ public struct ServerConfig: Sendable {
     public var host = "127.0.0.1"
     public var port: UInt16 = 8080
     public var databasePath = "data/orderpush.sqlite"
+    /// `postgresql://...`: orders and events in PostgreSQL, shared with other nodes
+    /// (instead of the SQLite file at `databasePath`).
+    public var databaseURL: String?
+    /// This node's name in `/healthz` and `/metrics`; nil: `<hostname>:<port>`.
+    public var nodeName: String?
     /// nil: `<database folder>/jwt-secret`, generated on first start.
     public var jwtSecretPath: String?
     /// `--jwt-keys`: a folder of signing keys, one file per key, named by its kid. Replaces

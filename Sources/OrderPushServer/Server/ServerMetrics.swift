@@ -15,6 +15,8 @@ public final class ServerMetrics: Sendable {
     /// WebSockets closed with 1013 because the process's queued output passed its budget.
     public let outputBudgetClosed = Atomic<Int>(0)
     private let requestsByStatus = Mutex<[Int: Int]>([:])
+    /// The node's name and database reachability (also what `/healthz` answers).
+    public let node = NodeStatus()
 
     public init() {}
 
@@ -53,9 +55,28 @@ public final class ServerMetrics: Sendable {
             metric("orderpush_output_queued_bytes", "gauge", "Bytes queued for all connections together (as of each loop's last turn).",
                    [("", queuedOutputBytes)])
         }
+        let status = node.database
+        let nodeLabel = "{node=\"\(Self.labelValue(node.name))\",backend=\"\(status.backend)\"}"
+        metric("orderpush_node_info", "gauge", "This node: its name (--node-name) and storage backend.", [(nodeLabel, 1)])
+        metric("orderpush_database_up", "gauge", "1 when the node's database connection is up, else 0.",
+               [("", status.up ? 1 : 0)])
         let statuses = requestsByStatus.withLock { $0 }.sorted { $0.key < $1.key }
         metric("orderpush_http_requests_total", "counter", "HTTP requests answered, by status.",
                statuses.map { ("{status=\"\($0.key)\"}", $0.value) })
+        return out
+    }
+
+    /// A label value escaped as the exposition format wants (backslash, quote, newline).
+    static func labelValue(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
         return out
     }
 }

@@ -99,8 +99,8 @@ extension PostgresOrderStore {
                     """, params: [next.status.rawValue, Self.text(next.tracking.location?.lat),
                                   Self.text(next.tracking.location?.lng), next.tracking.deliveryPartner?.name,
                                   next.tracking.deliveryPartner?.phone, String(next.updatedAtMs), orderId])
-                try insertHistory(next.tracking.history.last!, orderId: orderId, position: next.tracking.history.count - 1)
-                let event = try appendEvent(StoredEvent.trackingUpdated, order: next, nowMs: nowMs)
+                let event = try appendEvent(StoredEvent.trackingUpdated, order: next, nowMs: nowMs,
+                                            history: (next.tracking.history.last!, next.tracking.history.count - 1))
                 return WriteOutcome(order: next, event: event, replayed: false)
             }
         } catch let failure as WriteError {
@@ -131,10 +131,13 @@ extension PostgresOrderStore {
                           String(order.updatedAtMs)]).rowCount == 0 {
             order.id = Order.makeID()
         }
-        for (position, entry) in order.tracking.history.enumerated() {
+        // The last history row goes in with the event (one round trip for both).
+        let history = order.tracking.history
+        for (position, entry) in history.enumerated().dropLast() {
             try insertHistory(entry, orderId: order.id, position: position)
         }
-        let event = try appendEvent(StoredEvent.orderCreated, order: order, nowMs: nowMs)
+        let event = try appendEvent(StoredEvent.orderCreated, order: order, nowMs: nowMs,
+                                    history: history.last.map { ($0, history.count - 1) })
         if let idempotency {
             try connection.executeCached("""
                 INSERT INTO idempotency_keys (sub, key, body_hash, order_id, seq, created_at)
@@ -174,14 +177,28 @@ extension PostgresOrderStore {
     }
 
     /// Takes the next seq from `event_log.head` (inside the savepoint, so a write rolled
-    /// back gives it back) and stores the event under it.
-    private func appendEvent(_ kind: String, order: Order, nowMs: Int64) throws -> StoredEvent {
+    /// back gives it back) and stores the event under it; with `history`, inserts that
+    /// tracking-history row in the same statement (one round trip fewer per write: the
+    /// writer holds the append lock across nodes, so its round trips are the cluster's
+    /// write throughput).
+    private func appendEvent(_ kind: String, order: Order, nowMs: Int64,
+                             history: (entry: TrackingEntry, position: Int)? = nil) throws -> StoredEvent {
         let json = order.jsonBytes()
+        var params: [String?] = [kind, order.id, order.userId, String(nowMs), PostgresBytea.encode(json)]
+        var historyCTE = ""
+        if let (entry, position) = history {
+            historyCTE = """
+                history AS (INSERT INTO tracking_history (order_id, position, status, note, location_lat, location_lng, at)
+                VALUES ($2, $6, $7, $8, $9, $10, $11)),
+                """
+            params += [String(position), entry.status.rawValue, entry.note, Self.text(entry.location?.lat),
+                       Self.text(entry.location?.lng), String(entry.atMs)]
+        }
         guard let seq = try connection.executeCached("""
-            WITH next AS (UPDATE event_log SET head = head + 1 RETURNING head)
+            WITH \(historyCTE) next AS (UPDATE event_log SET head = head + 1 RETURNING head)
             INSERT INTO events (seq, kind, order_id, user_id, created_at, order_json)
             SELECT head, $1, $2, $3, $4, $5 FROM next RETURNING seq
-            """, params: [kind, order.id, order.userId, String(nowMs), PostgresBytea.encode(json)]).first({ try $0.int64(0) }) else {
+            """, params: params).first({ try $0.int64(0) }) else {
             throw PostgresError(kind: .unexpectedValue, message: "event_log has no row")
         }
         return StoredEvent(seq: seq, kind: kind, orderId: order.id, userId: order.userId, createdAtMs: nowMs, orderJSON: json)

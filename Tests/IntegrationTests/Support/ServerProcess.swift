@@ -33,8 +33,13 @@ final class ServerProcess: @unchecked Sendable {
         dataFolder = try existing ?? TemporaryFolder(prefix: "orderpush-test")
         let dataDir = dataFolder.url
         process.executableURL = URL(fileURLWithPath: Self.binaryPath)
-        process.arguments = ["serve", "--port", "0", "--db", dataDir.appendingPathComponent("orderpush.sqlite").path,
-                             "--web", Self.repoRoot.appendingPathComponent("web").path] + arguments
+        // With --database-url (a node of a cluster) the secret is named explicitly, so nodes
+        // given the same data folder share it; --db would contradict the URL.
+        let storage = arguments.contains("--database-url")
+            ? ["--jwt-secret-file", dataDir.appendingPathComponent("jwt-secret").path]
+            : ["--db", dataDir.appendingPathComponent("orderpush.sqlite").path]
+        process.arguments = ["serve", "--port", "0"] + storage
+            + ["--web", Self.repoRoot.appendingPathComponent("web").path] + arguments
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         process.environment = env

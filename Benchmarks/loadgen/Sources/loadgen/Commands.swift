@@ -26,6 +26,7 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "First x of the 127.0.0.x source addresses.") var sourceFirst = 1
     @Option(help: "Free text copied into the JSON lines.") var label = ""
     @Option(help: "Sec-WebSocket-Extensions offer of the subscribers, e.g. 'permessage-deflate; client_max_window_bits' (Chromium's); compressed messages are inflated.") var extensions = ""
+    @Option(name: .customLong("subscriber-ports"), help: "Comma-separated ports: subscribers spread over them in turn (the nodes of a cluster); publishers use --port.") var subscriberPorts: String?
 
     func settings(mode: RunSettings.Mode, clients: Int, path: String) throws -> RunSettings {
         guard (1...16).contains(threads) else { throw ValidationError("--threads 1...16") }
@@ -42,6 +43,12 @@ struct CommonOptions: ParsableArguments {
             s.sources = SourceAddresses(first: sourceFirst, count: max(0, sources))
             s.label = label.isEmpty ? mode.rawValue : label
             s.extensionOffer = extensions
+            if let subscriberPorts {
+                s.subscriberEndpoints = try subscriberPorts.split(separator: ",").map { text throws(LoadError) in
+                    guard let p = UInt16(text) else { throw LoadError("bad port in --subscriber-ports: \(text)") }
+                    return try Endpoint(host: host, port: p)
+                }
+            }
             return s
         } catch {
             throw ValidationError(error.description)

@@ -5,6 +5,9 @@ struct RunSettings: Sendable {
 
     var mode: Mode
     var endpoint: Endpoint
+    /// When not empty, subscriber i connects to `subscriberEndpoints[i % count]` (the nodes
+    /// of a cluster) and only the publishers to `endpoint`.
+    var subscriberEndpoints: [Endpoint] = []
     /// Subscribers (WebSocket) or, in poll mode, pollers.
     var clients: Int
     var clientPath: String

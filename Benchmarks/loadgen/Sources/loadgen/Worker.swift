@@ -162,7 +162,9 @@ final class Worker {
         while connecting < connectLimit && nextOpen < clients.count {
             let c = clients[nextOpen]
             nextOpen += 1
-            switch ClientSocket.connect(to: settings.endpoint, from: settings.sources.address(for: c.globalIndex)) {
+            let endpoint = c.role == .publisher || settings.subscriberEndpoints.isEmpty
+                ? settings.endpoint : settings.subscriberEndpoints[c.globalIndex % settings.subscriberEndpoints.count]
+            switch ClientSocket.connect(to: endpoint, from: settings.sources.address(for: c.globalIndex)) {
             case .success(let fd):
                 c.fd = fd
                 c.phase = .connecting
