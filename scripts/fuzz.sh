@@ -45,7 +45,7 @@ SWIFTC=${SWIFTC:-swiftc}
 # Swift's own crash backtracer would attach to a trapping harness and, with libFuzzer's
 # pipes open, keep the run from ending; libFuzzer and ASan report crashes themselves.
 export SWIFT_BACKTRACE=enable=no
-FLAGS=(-swift-version 6 -parse-as-library -O -g -sanitize=fuzzer,address -use-ld=lld -I "$B/modules" -I Sources/CSSL)
+FLAGS=(-swift-version 6 -parse-as-library -O -g -sanitize=fuzzer,address -use-ld=lld -I "$B/modules" -I Sources/CSSL -I Sources/CZlib)
 
 # Parser modules each target needs, in build order (dependencies first).
 modules_for() {
@@ -83,6 +83,7 @@ extra_sources_for() {
       echo $d/Connection/ConnectionStateMachine.swift $d/Connection/WebSocketSession.swift \
         $d/Connection/WebSocketUpgrade.swift $d/Connection/RequestOutcome.swift \
         $d/Limits/TokenBucket.swift $d/Push/PushClient.swift \
+        $d/Connection/EventStreamSession.swift \
         $d/Routing/HTTPResponse+JSONError.swift $d/Routing/HTTPResponseError.swift ;;
   esac
 }
@@ -130,7 +131,7 @@ build_target() {
     echo "fuzz: linking fuzz-$t"
     "$SWIFTC" "${FLAGS[@]}" -module-name "fuzz_$t" \
       "$harness" "${extra[@]}" Fuzz/Support/*.swift Tests/TestSupport/SplitMix64.swift "${objs[@]}" \
-      -lssl -lcrypto -o "$bin"
+      -lssl -lcrypto -lz -o "$bin"
   fi
 }
 

@@ -76,6 +76,11 @@ private final class Driver {
                 require(bytes.starts(with: Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)), "HTTP .send that is not 100 Continue")
             }
             queued += bytes.count
+        case .closeOverMessageRate(let bytes):
+            require(phase == .webSocket, "a message-rate close while \(phase)")
+            checkServerFrames(bytes)
+            require(bytes.count >= 4 && (UInt16(bytes[2]) << 8 | UInt16(bytes[3])) == 1008, "a message-rate close that is not 1008")
+            queued += bytes.count
         case .respond(let bytes, let status):
             require(phase == .http, ".respond while \(phase)")
             require(!finalAnswerSent, "an answer after the final one")
@@ -99,6 +104,8 @@ private final class Driver {
             require(response.starts(with: Array("HTTP/1.1 101 ".utf8)), "upgrade answer is not a 101")
             require(maxOutputBytes == outputCap, "output cap \(maxOutputBytes)")
             queued += response.count
+        case .openEventStream:
+            require(false, ".openEventStream, but no request here is answered with a stream")
         case .handleMessage(let message):
             require(phase == .webSocket, ".handleMessage while \(phase)")
             require(machine.webSocketStatus?.closeSent == false, "a message handed out after our close frame")
@@ -120,11 +127,14 @@ private final class Driver {
 
     private func outcome(for request: HTTPRequest) -> RequestOutcome {
         if request.path.hasPrefix("/ws") {
-            switch WebSocketUpgrade.validate(request) {
-            case .success(let response):
+            // Deflate is negotiated when the request offers it, so compressed frames are
+            // fuzzed through the machine as well.
+            switch WebSocketUpgrade.validate(request, negotiateDeflate: true) {
+            case .success(let accepted):
                 let rate = request.path.hasPrefix("/ws/rate") ? rateSettings : nil
-                return .upgrade(response, WebSocketSession(endpoint: .echo, maxMessageBytes: 64,
-                                                           maxOutputBytes: outputCap, messageRate: rate))
+                return .upgrade(accepted.response, WebSocketSession(endpoint: .echo, maxMessageBytes: 64,
+                                                                    maxOutputBytes: outputCap, messageRate: rate,
+                                                                    deflate: accepted.deflate))
             case .failure(let error):
                 return .respond(error.response)
             }

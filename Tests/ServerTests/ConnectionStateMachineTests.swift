@@ -457,6 +457,7 @@ import WebSocket
         case .handleMessage(let other): return "message \(other)"
         case .closeNow: return "closeNow"
         case .halfCloseAndLinger: return "linger"
+        case .closeOverMessageRate(let bytes): return describe(.send(bytes))
         case .send(let bytes):
             if bytes.starts(with: Array("HTTP/1.1 100".utf8)) { return "continue" }
             switch bytes.first {

@@ -57,6 +57,7 @@ final class OrdersAPI {
             var response = HTTPResponse.error(.tooManyRequests, code: "rate_limited",
                                               message: "too many writes; at most \(Self.rateText(userWrites)) per second, retry after \(retryAfter) s")
             response.headers.add("Retry-After", String(retryAfter))
+            writes.logLimitHit("user write rate", "user writes over --user-write-rate answered 429")
             return .respond(response)
         }
         writes.submit(.create(input, ownerId: owner, idempotency: idempotency), from: connection)

@@ -138,6 +138,9 @@ final class Connection: EventHandler {
             break
         case .send(let bytes):
             send(bytes)
+        case .closeOverMessageRate(let bytes):
+            loop.logLimitHit("message rate", "a WebSocket client sent more than --ws-message-rate allows; closed with 1008")
+            send(bytes)
         case .respond(let bytes, let status):
             loop.metrics.countRequest(status: status)
             send(bytes)

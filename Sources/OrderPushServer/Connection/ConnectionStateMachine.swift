@@ -38,6 +38,9 @@ struct ConnectionStateMachine {
         case none
         /// Queue these bytes (a pong, a ping, a close frame, `100 Continue`).
         case send([UInt8])
+        /// Queue this close frame (1008): the client sent more messages than its rate allows.
+        /// Apart from `send` so the owner can count and log the limit hit.
+        case closeOverMessageRate([UInt8])
         /// Queue this HTTP answer (counted by status).
         case respond([UInt8], status: Int)
         /// Ask the application; report its answer with `requestHandled`.
@@ -314,7 +317,7 @@ struct ConnectionStateMachine {
                         closesAfterFlush = true
                         return Self.beginClose(&ws, code: CloseCode.policyViolation,
                                                reason: "over \(Int(bucket.ratePerSecond)) messages per second",
-                                               nowMs: nowMs, closeTimeoutMs: settings.closeTimeoutMs).map { .send($0) } ?? .none
+                                               nowMs: nowMs, closeTimeoutMs: settings.closeTimeoutMs).map { .closeOverMessageRate($0) } ?? .none
                     }
                 }
                 return .handleMessage(item)

@@ -55,4 +55,9 @@ final class WriteSubmission {
             return .error(.serviceUnavailable, code: "storage_unavailable", message: "the change was not saved; retry")
         }
     }
+
+    /// A limit hit on this loop, for its throttled log (the orders API has no loop of its own).
+    func logLimitHit(_ kind: String, _ message: @autoclosure () -> String) {
+        loop.logLimitHit(kind, message())
+    }
 }
