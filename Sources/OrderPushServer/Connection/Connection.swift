@@ -28,7 +28,7 @@ final class Connection: EventHandler {
     @exclusivity(unchecked) var isQueuedForFlush = false
     /// The window this client lets us compress with (permessage-deflate), 0 when it did not
     /// negotiate compression. Read per delivery, so a plain field rather than the machine's state.
-    private(set) var deflateWindowBits = 0
+    @exclusivity(unchecked) private(set) var deflateWindowBits = 0
     /// The queue size last added to the loop's total (`ServerLoop.queuedOutputBytes`):
     /// accounted once per flush, not per frame, so delivery stays free of the bookkeeping.
     @exclusivity(unchecked) private var accountedOutputBytes = 0
@@ -46,7 +46,8 @@ final class Connection: EventHandler {
     /// Set once, when the connection becomes an event stream: push messages go out as
     /// Server-Sent Events instead of WebSocket frames. A stored flag, because fan-out reads
     /// it per delivery.
-    private(set) var isEventStream = false
+    /// Read per delivery (which framing to send): unchecked exclusivity, loop-thread only.
+    @exclusivity(unchecked) private(set) var isEventStream = false
     private var wantsWritable = false
     /// A TLS read that must first write (handshake, key update) waits for EPOLLOUT.
     private var readWaitsForWritable = false

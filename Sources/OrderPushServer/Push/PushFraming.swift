@@ -33,7 +33,8 @@ struct FramedEvent {
     private let eventName: String
     private let eventID: String?
     private let compressor: MessageCompressor
-    private var webSocketFrame: [UInt8]?
+    /// The plain WebSocket frame, made at once: most subscribers take it.
+    private let webSocketFrame: [UInt8]
     /// By window size; a nil frame: compressing did not pay (tiny message), send it plain.
     private var compressedFrames: [(windowBits: Int, frame: [UInt8]?)] = []
     private var eventStreamFrame: [UInt8]?
@@ -44,6 +45,7 @@ struct FramedEvent {
         eventName = event.kind
         eventID = String(event.seq)
         self.compressor = compressor
+        webSocketFrame = FrameEncoder.frame(opcode: .text, payload: payload)
     }
 
     /// A text message that is not an order event (`--bench` broadcasts).
@@ -52,10 +54,19 @@ struct FramedEvent {
         eventName = "message"
         eventID = nil
         self.compressor = compressor
+        webSocketFrame = FrameEncoder.frame(opcode: .text, payload: payload)
     }
 
     /// The bytes for `connection`: its framing, and its deflate window if it negotiated one.
+    /// A plain WebSocket subscriber (most of them) costs two flag reads: this runs once per
+    /// delivery.
+    @inline(__always)
     mutating func bytes(for connection: Connection) -> [UInt8] {
+        if connection.deflateWindowBits == 0, !connection.isEventStream { return webSocketFrame }
+        return framedOnFirstNeed(for: connection)
+    }
+
+    private mutating func framedOnFirstNeed(for connection: Connection) -> [UInt8] {
         if connection.isEventStream {
             if let eventStreamFrame { return eventStreamFrame }
             let frame = ServerSentEvents.event(id: eventID, name: eventName, data: payload)
@@ -72,9 +83,6 @@ struct FramedEvent {
                 if let frame { return frame }
             }
         }
-        if let webSocketFrame { return webSocketFrame }
-        let frame = FrameEncoder.frame(opcode: .text, payload: payload)
-        webSocketFrame = frame
-        return frame
+        return webSocketFrame
     }
 }
