@@ -151,7 +151,14 @@ final class MessageInflater: @unchecked Sendable {
             }
             let produced = room - Int(stream.pointee.avail_out)
             output.removeLast(room - produced)
-            if output.count > limit { return .tooBig }
+            if output.count > limit {
+                // The bytes within the limit are checked first, so a message both too big and
+                // invalid gets the error of its first bad byte however its input was split
+                // (the inflater's step boundaries follow the input's arrival).
+                output.removeLast(output.count - limit)
+                if output.count > start && !appended(&output, start) { return .rejected }
+                return .tooBig
+            }
             if produced > 0 && !appended(&output, start) { return .rejected }
             switch status {
             case Z_STREAM_END:

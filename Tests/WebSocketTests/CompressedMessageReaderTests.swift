@@ -123,6 +123,28 @@ import WebSocket
         #expect(reader.isStopped && !reader.holdsInflater)
     }
 
+    /// Found by the `websocket` fuzz target: a compressed text message that is both invalid
+    /// UTF-8 and over the limit got 1009 when it arrived whole and 1007 in pieces (the check
+    /// of the size came before the check of the bytes within it). Now the first bad byte
+    /// decides, however the message is split.
+    @Test func tooBigAndInvalidTextGetsTheErrorOfItsFirstBadByteHoweverSplit() {
+        let limit = 64
+        var invalidEarly = [UInt8](repeating: 0x61, count: 4 * limit)
+        invalidEarly[10] = 0xFF
+        var invalidLate = [UInt8](repeating: 0x61, count: 4 * limit)
+        invalidLate[limit + 10] = 0xFF
+        let cases: [([UInt8], WebSocketInbound)] = [
+            (invalidEarly, .violation(code: CloseCode.invalidPayload, reason: "text is not valid UTF-8")),
+            (invalidLate, .violation(code: CloseCode.messageTooBig, reason: "message over \(limit) bytes once inflated")),
+        ]
+        for (text, expected) in cases {
+            let wire = Self.compressed(.text, MessageDeflater().compress(text))
+            for chunk in [nil, 1, 3, 7] as [Int?] {
+                #expect(read(wire, maxMessageBytes: limit, chunk: chunk).items == [expected], "chunk \(String(describing: chunk))")
+            }
+        }
+    }
+
     @Test func inflatedTextIsCheckedForUTF8() {
         let invalid = MessageDeflater().compress([0x48, 0xC3, 0x28, 0x48])
         #expect(read(Self.compressed(.text, invalid)).items == [.violation(code: CloseCode.invalidPayload, reason: "text is not valid UTF-8")])
