@@ -61,10 +61,10 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth", "OpenSSLKit", "TestSupport"]),
         .testTarget(name: "OrdersTests", dependencies: ["Orders", "JSON", "TestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Orders", "JSON"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Orders", "JSON", "TestSupport"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"]),
         .testTarget(name: "ServerTests", dependencies: ["OrderPushServer", "Reactor", "HTTP1"]),
         // Starts the real `orderpush` binary on ephemeral ports and talks to it over sockets.
-        .testTarget(name: "IntegrationTests", dependencies: ["orderpush", "OpenSSLKit", "WebSocket"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["orderpush", "OpenSSLKit", "WebSocket", "TestSupport"]),
     ]
 )
