@@ -92,21 +92,34 @@ import Testing
                 if (try? writer.createOrder(token: service, body: itemBody)) != nil { arrived.withLock { $0 += 1 } }
             }
         }
+        // After each walk's first page, wait until an order has arrived since the walk began,
+        // so every walk really reads while orders arrive (on a busy machine the writer could
+        // otherwise not get one in before the short walk ends).
+        func waitForAnArrival(after mark: Int) {
+            let deadline = Date().addingTimeInterval(30)
+            while arrived.current <= mark && Date() < deadline { usleep(5_000) }
+        }
         var byOwner: [String] = [], byWord: [String] = []
         var before: String? = nil
+        var mark = arrived.current
         repeat {
             let page = try search("userId=\(shopper)&limit=7" + (before.map { "&before=\($0)" } ?? ""), token: adminToken)
             #expect(page.ids.count <= 7)
+            if byOwner.isEmpty { waitForAnArrival(after: mark) }
             byOwner += page.ids
             before = page.next
         } while before != nil
+        let arrivedDuringFirstWalk = arrived.current > mark
+        mark = arrived.current
         repeat {
             let page = try search("q=\(word)&limit=6" + (before.map { "&before=\($0)" } ?? ""), token: adminToken)
+            if byWord.isEmpty { waitForAnArrival(after: mark) }
             byWord += page.ids
             before = page.next
         } while before != nil
+        let arrivedDuringSecondWalk = arrived.current > mark
         arrivals.stopAndJoin()
-        #expect(arrived.current > 0)
+        #expect(arrivedDuringFirstWalk && arrivedDuringSecondWalk)
 
         // Now that nothing arrives: every order of the customer, newest first, in pages of 200.
         let all = try search("userId=\(shopper)&limit=200", token: adminToken)
