@@ -106,3 +106,64 @@ extension SQLiteOrderStore {
         return value
     }
 }
+
+// MARK: - Polling
+
+extension SQLiteOrderStore {
+    /// The channel's newest retained seq, the head and the floor, as one row (part 2 of
+    /// the polling query; `?1` is the user, if any).
+    private static func headsRow(user: Bool) -> String {
+        let channel = user ? "(SELECT max(seq) FROM events WHERE user_id = ?1)"
+                           : "(SELECT seq FROM sqlite_sequence WHERE name = 'events')"
+        return """
+            SELECT 2, IFNULL(\(channel), 0), NULL, NULL, NULL,
+                   IFNULL((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), NULL,
+                   IFNULL((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pruned_through'), 0)
+            """
+    }
+
+    /// One statement (one read transaction, so one snapshot), three parts told apart by
+    /// the first column: 0 the page's events, 1 the newest event of each order they touch
+    /// (`events_by_order`), 2 the heads.
+    private static func pollQuery(user: Bool) -> String {
+        """
+        WITH page AS MATERIALIZED (
+            SELECT seq, kind, order_id, user_id, created_at, order_json FROM events
+            WHERE \(user ? "user_id = ?1 AND " : "")seq > ?2 ORDER BY seq LIMIT ?3)
+        SELECT 0, seq, kind, order_id, user_id, created_at, order_json, NULL FROM page
+        UNION ALL
+        SELECT 1, e.seq, NULL, e.order_id, NULL, NULL, e.order_json, NULL FROM events e
+        WHERE e.seq IN (SELECT (SELECT max(x.seq) FROM events x WHERE x.order_id = d.order_id)
+                        FROM (SELECT DISTINCT order_id FROM page) d)
+        UNION ALL
+        \(headsRow(user: user))
+        """
+    }
+
+    public func pollPage(after seq: Int64, userId: String?, limit: Int) throws -> PollPage {
+        // `?1` is bound for admin too (the statement has `?2` and `?3`, so it exists).
+        let bindings: [SQLiteValue] = [.text(userId ?? ""), .integer(seq), .integer(Int64(max(0, limit)))]
+        var events: [StoredEvent] = []
+        var newest: [String: [UInt8]] = [:]
+        var heads = PollHeads(channel: 0, head: 0, retainedFloor: 0)
+        _ = try db.query(Self.pollQuery(user: userId != nil), bindings) { row in
+            switch row.int64(0) {
+            case 0:
+                events.append(StoredEvent(seq: row.int64(1), kind: row.string(2), orderId: row.string(3),
+                                          userId: row.string(4), createdAtMs: row.int64(5), orderJSON: row.blob(6)))
+            case 1:
+                newest[row.string(3)] = row.blob(6)
+            default:
+                heads = PollHeads(channel: row.int64(1), head: row.int64(5), retainedFloor: row.int64(7))
+            }
+        }
+        events.sort { $0.seq < $1.seq }
+        return PollPage.assemble(events: events, newest: newest, heads: heads)
+    }
+
+    public func pollHeads(userId: String?) throws -> PollHeads {
+        try db.queryFirst(Self.headsRow(user: userId != nil), userId.map { [.text($0)] } ?? []) { row in
+            PollHeads(channel: row.int64(1), head: row.int64(5), retainedFloor: row.int64(7))
+        } ?? PollHeads(channel: 0, head: 0, retainedFloor: 0)
+    }
+}
