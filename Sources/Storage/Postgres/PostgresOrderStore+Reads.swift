@@ -51,24 +51,24 @@ extension PostgresOrderStore {
     public func orders(userId: String?, limit: Int) throws -> [Order] {
         guard limit > 0 else { return [] }
         try ensureConnected()
-        // The same selection twice: once for the orders, once (as a subquery) for all
-        // their history rows, so a page costs two queries rather than one per order.
-        func selection(_ columns: String) -> String {
-            userId == nil
-                ? "SELECT \(columns) FROM orders ORDER BY created_at DESC, insertion DESC LIMIT $1"
-                : "SELECT \(columns) FROM orders WHERE user_id = $2 ORDER BY created_at DESC, insertion DESC LIMIT $1"
-        }
+        // One query: the page of orders joined with their history rows, newest order first
+        // and each order's history in order. An order's columns repeat on each of its
+        // history rows; they are decoded once, on its first row.
+        let qualified = Self.orderColumns.split(separator: ",").map { "o." + $0.filter { !$0.isWhitespace } }
+        let page = userId == nil
+            ? "SELECT \(Self.orderColumns), insertion FROM orders ORDER BY created_at DESC, insertion DESC LIMIT $1"
+            : "SELECT \(Self.orderColumns), insertion FROM orders WHERE user_id = $2 ORDER BY created_at DESC, insertion DESC LIMIT $1"
         var params: [String?] = [String(limit)]
         if let userId { params.append(userId) }
-        var orders = try connection.executeCached(selection(Self.orderColumns), params: params).map(Self.orderWithoutHistory)
-        guard !orders.isEmpty else { return [] }
-        let rows = try connection.executeCached("""
-            SELECT order_id, status, note, location_lat, location_lng, at FROM tracking_history
-            WHERE order_id IN (\(selection("id"))) ORDER BY order_id, position
-            """, params: params).map { (row) throws(PostgresError) in (try row.string(0), try Self.historyEntry(row, from: 1)) }
-        var histories: [String: [TrackingEntry]] = [:]
-        for (orderId, entry) in rows { histories[orderId, default: []].append(entry) }
-        for i in orders.indices { orders[i].tracking.history = histories[orders[i].id] ?? [] }
+        var orders: [Order] = []
+        _ = try connection.executeCached("""
+            SELECT \(qualified.joined(separator: ", ")), h.status, h.note, h.location_lat, h.location_lng, h.at
+            FROM (\(page)) o LEFT JOIN tracking_history h ON h.order_id = o.id
+            ORDER BY o.created_at DESC, o.insertion DESC, h.position
+            """, params: params).map { (row) throws(PostgresError) in
+            if try orders.last?.id != row.string(0) { orders.append(try Self.orderWithoutHistory(row)) }
+            if !row.isNull(18) { orders[orders.count - 1].tracking.history.append(try Self.historyEntry(row, from: 14)) }
+        }
         return orders
     }
 

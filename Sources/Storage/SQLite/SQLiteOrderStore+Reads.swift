@@ -22,24 +22,22 @@ extension SQLiteOrderStore {
 
     public func orders(userId: String?, limit: Int) throws -> [Order] {
         guard limit > 0 else { return [] }
-        // The same selection twice: once for the orders, once (as a subquery) for all
-        // their history rows, so a page costs two queries rather than one per order.
-        func selection(_ columns: String) -> String {
-            userId == nil
-                ? "SELECT \(columns) FROM orders ORDER BY created_at DESC, rowid DESC LIMIT ?"
-                : "SELECT \(columns) FROM orders WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        // One query: the page of orders joined with their history rows, newest order first
+        // and each order's history in order. An order's columns repeat on each of its
+        // history rows; they are decoded once, on its first row.
+        let qualified = Self.orderColumns.split(separator: ",").map { "o." + $0.filter { !$0.isWhitespace } }
+        let page = userId == nil
+            ? "SELECT \(Self.orderColumns), rowid AS r FROM orders ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+            : "SELECT \(Self.orderColumns), rowid AS r FROM orders WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+        var orders: [Order] = []
+        _ = try db.query("""
+            SELECT \(qualified.joined(separator: ", ")), h.status, h.note, h.location_lat, h.location_lng, h.at
+            FROM (\(page)) o LEFT JOIN tracking_history h ON h.order_id = o.id
+            ORDER BY o.created_at DESC, o.r DESC, h.position
+            """, [.text(userId ?? ""), .integer(Int64(limit))]) { (row) throws(StorageError) in
+            if orders.last?.id != row.string(0) { orders.append(try Self.orderWithoutHistory(row)) }
+            if !row.isNull(18) { orders[orders.count - 1].tracking.history.append(try Self.historyEntry(row, from: 14)) }
         }
-        var bindings: [SQLiteValue] = [.integer(Int64(limit))]
-        if let userId { bindings.insert(.text(userId), at: 0) }
-        var orders = try db.query(selection(Self.orderColumns), bindings, row: Self.orderWithoutHistory)
-        guard !orders.isEmpty else { return [] }
-        let rows = try db.query("""
-            SELECT order_id, status, note, location_lat, location_lng, at FROM tracking_history
-            WHERE order_id IN (\(selection("id"))) ORDER BY order_id, position
-            """, bindings) { (row) throws(StorageError) in (row.string(0), try Self.historyEntry(row, from: 1)) }
-        var histories: [String: [TrackingEntry]] = [:]
-        for (orderId, entry) in rows { histories[orderId, default: []].append(entry) }
-        for i in orders.indices { orders[i].tracking.history = histories[orders[i].id] ?? [] }
         return orders
     }
 
