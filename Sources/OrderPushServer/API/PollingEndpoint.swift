@@ -144,9 +144,6 @@ struct PollingEndpoint {
     }
 
     static func etagMatches(_ header: String, _ etag: String) -> Bool {
-        header.split(separator: ",").contains { candidate in
-            let c = candidate.trimmingSpaces
-            return c == "*" || c == etag || c == "W/" + etag
-        }
+        EntityTag.matches(ifNoneMatch: header, etag)
     }
 }

@@ -51,7 +51,7 @@ struct StaticFiles {
         headers.add("ETag", file.etag)
         headers.add("Last-Modified", file.lastModified)
         headers.add("Cache-Control", "no-cache")
-        let unchanged = ifNoneMatch.map { Self.etagMatches($0, file.etag) } ?? (ifModifiedSince == file.lastModified)
+        let unchanged = ifNoneMatch.map { EntityTag.matches(ifNoneMatch: $0, file.etag) } ?? (ifModifiedSince == file.lastModified)
         if unchanged {
             return HTTPResponse(status: .notModified, headers: headers)
         }
@@ -68,12 +68,6 @@ struct StaticFiles {
             .allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && !$0.hasPrefix(".") }
     }
 
-    static func etagMatches(_ header: String, _ etag: String) -> Bool {
-        header.split(separator: ",").contains { candidate in
-            let c = candidate.trimmingSpaces
-            return c == "*" || c == etag || c == "W/" + etag
-        }
-    }
 
     private mutating func load(folder: String, depth: Int, total: inout Int) {
         guard depth <= Self.maxDepth, let dir = opendir(folder.isEmpty ? root : root + "/" + folder) else { return }
