@@ -11,6 +11,7 @@
 #   304 list      GET /api/orders (no since) with If-None-Match
 #   200 user      GET /api/orders?since=0 for a user with 4 orders (4 events, 4 orders)
 #   200 admin     GET /api/orders?since=<head-50>&limit=50 (50 events, 50 orders)
+#   304 admin     the same with If-None-Match (before: the 50 events and their orders are read for the ETag)
 #   200 static    GET /orderpush.js
 #   304 static    GET /orderpush.js with If-None-Match (before: no ETag, so a 200)
 # Needs: wrk, curl.
@@ -82,10 +83,12 @@ for round in $(seq "$ROUNDS"); do
     e304=$(etag_of -H "Authorization: Bearer $ut" "http://127.0.0.1:$port/api/orders?since=$cursor")
     elist=$(etag_of -H "Authorization: Bearer $ut" "http://127.0.0.1:$port/api/orders")
     estatic=$(etag_of "http://127.0.0.1:$port/orderpush.js")
+    eadmin=$(etag_of -H "Authorization: Bearer $at" "http://127.0.0.1:$port/api/orders?since=$((head - 50))&limit=50")
     measure "$name" "304 user" "/api/orders?since=$cursor" "$ut" "$e304"
     measure "$name" "304 list" "/api/orders" "$ut" "$elist"
     measure "$name" "200 user" "/api/orders?since=0" "$ut" ""
     measure "$name" "200 admin" "/api/orders?since=$((head - 50))&limit=50" "$at" ""
+    measure "$name" "304 admin" "/api/orders?since=$((head - 50))&limit=50" "$at" "$eadmin"
     measure "$name" "200 static" "/orderpush.js" "$ut" ""
     measure "$name" "304 static" "/orderpush.js" "$ut" "${estatic:-\"none\"}"
   done
