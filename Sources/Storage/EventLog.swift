@@ -11,4 +11,11 @@ public protocol EventLog: AnyObject {
     /// Events with `seq > after`, oldest first, at most `limit`; only those of `userId`'s
     /// orders, or all when `userId` is nil.
     func events(after seq: Int64, userId: String?, limit: Int) throws -> [StoredEvent]
+
+    /// The polling page after `seq` for `userId` (nil: every event), at most `limit`
+    /// events, in ONE query: the events, the current JSON of the orders they touch, and
+    /// the channel's heads, all from one snapshot.
+    func pollPage(after seq: Int64, userId: String?, limit: Int) throws -> PollPage
+    /// The heads of `userId`'s channel (nil: `admin`), in one query.
+    func pollHeads(userId: String?) throws -> PollHeads
 }

@@ -99,6 +99,25 @@ struct ClusterTests {
                                                                    headers: ["If-None-Match": etag]))
         #expect(revalidated.status == 304)
 
+        // A user's ETag from one node is valid on every node, and a new event of that user,
+        // written on another node, ends the 304s everywhere.
+        let buyer = cluster.tokens.token(sub: "buyer-0", role: "user")
+        let mine = "/api/orders?since=8"
+        let userETag = try #require(try cluster.client(0).call("GET", mine, token: buyer)?.header("ETag"))
+        for i in 0..<3 {
+            #expect(try cluster.client(i).call("GET", mine, token: buyer, headers: ["If-None-Match": userETag])?.status == 304)
+        }
+        let fresh = try writer.createOrder(token: buyer)
+        for i in 0..<3 {
+            var status = 0
+            for _ in 0..<200 {
+                status = try cluster.client(i).call("GET", mine, token: buyer, headers: ["If-None-Match": userETag])?.status ?? 0
+                if status != 304 { break }
+                usleep(50_000)
+            }
+            #expect(status == 200, "node\(i) kept answering 304 after seq \(fresh.seq)")
+        }
+
         // The nodes say who they are and that their database is up.
         for i in 0..<3 {
             let health = try #require(try cluster.client(i).request("GET", "/healthz"))

@@ -150,6 +150,56 @@ import Testing
         #expect(PollAnswer(json: changed.json ?? [:], etag: nil).seqs.last == next.seq)
     }
 
+    /// The ETag is answered from the server's memory of each channel's newest seq: a 304
+    /// must never hide an event of the caller's channel, and an event of another channel
+    /// must not cost the caller a full answer. Each request on a new connection, so they
+    /// land on any loop.
+    @Test func a304NeverHidesANewEventOfTheCallersChannel() throws {
+        let me = uniqueID("fresh"), other = uniqueID("fresh-other")
+        _ = try client.createOrder(token: user(me))
+        func get(_ path: String, _ token: String, etag: String? = nil) throws -> TestClient.Response {
+            let fresh = try TestClient(port: server.port)
+            return try #require(fresh.call("GET", path, token: token, headers: etag.map { ["If-None-Match": $0] } ?? [:]))
+        }
+        let start = try client.poll(token: user(me))
+        let mine = "/api/orders?since=\(start.cursor)"
+        let myETag = try #require(try get(mine, user(me)).header("ETag"))
+        #expect(try get(mine, user(me), etag: myETag).status == 304)
+        let adminStart = try client.poll(token: adminToken)
+        let everything = "/api/orders?since=\(adminStart.cursor)&limit=500"
+        var adminETag = try #require(try get(everything, adminToken).header("ETag"))
+
+        // Another user's order: still 304 for me; the admin, who sees everything, gets it.
+        let theirs = try client.createOrder(token: user(other))
+        #expect(try get(mine, user(me), etag: myETag).status == 304)
+        let adminAnswer = try get(everything, adminToken, etag: adminETag)
+        #expect(adminAnswer.status == 200)
+        #expect(PollAnswer(json: adminAnswer.json ?? [:], etag: nil).seqs.contains(theirs.seq))
+        adminETag = try #require(adminAnswer.header("ETag"))
+
+        // My own order, polled right after its 201 on another connection: never a 304.
+        let next = try client.createOrder(token: user(me))
+        let changed = try get(mine, user(me), etag: myETag)
+        #expect(changed.status == 200)
+        let answer = PollAnswer(json: changed.json ?? [:], etag: changed.header("ETag"))
+        #expect(answer.seqs == [next.seq])
+        #expect(answer.orders.compactMap { $0["id"] as? String } == [next.id])
+        // ...and the admin's too.
+        #expect(try get(everything, adminToken, etag: adminETag).status == 200)
+
+        // A tracking update changes the order but adds no new order: still seen.
+        let newETag = try #require(answer.etag)
+        let next2 = "/api/orders?since=\(answer.cursor)"
+        let quiet = try #require(try get(next2, user(me)).header("ETag"))
+        #expect(try get(next2, user(me), etag: quiet).status == 304)
+        let tracked = try client.updateTracking(next.id, token: adminToken, body: #"{"status":"packed"}"#)
+        let afterUpdate = try get(next2, user(me), etag: quiet)
+        #expect(afterUpdate.status == 200)
+        #expect(PollAnswer(json: afterUpdate.json ?? [:], etag: nil).seqs == [tracked.seq])
+        // The old page's ETag (since=start.cursor) is stale too: its order changed.
+        #expect(try get(mine, user(me), etag: newETag).status == 200)
+    }
+
     @Test func theListWithoutSinceAlsoAnswers304WhenUnchanged() throws {
         let me = uniqueID("etag-list")
         _ = try client.createOrder(token: user(me))

@@ -41,6 +41,35 @@ import Testing
         #expect(server.startupLines.contains { $0.contains("database is empty") })
     }
 
+    /// A polling ETag names epoch and seqs, nothing of the process: it still answers 304
+    /// after a restart, until the caller's channel gets a new event.
+    @Test func pollingETagsOutliveARestart() throws {
+        let server = try ServerProcess()
+        defer { server.stop() }
+        let tokens = try TokenFactory(server: server)
+        let user = tokens.token(sub: "returning", role: "user")
+        let client = try TestClient(port: server.port)
+        _ = try client.createOrder(token: user)
+        let path = "/api/orders?since=0&limit=50"
+        let etag = try #require(client.call("GET", path, token: user)?.header("ETag"))
+        let listETag = try #require(client.call("GET", "/api/orders", token: user)?.header("ETag"))
+        server.signal(SIGTERM)
+        #expect(server.waitForExit(timeout: 10) == 0)
+
+        let again = try ServerProcess(dataFolder: server.dataFolder)
+        defer { again.stop() }
+        let c2 = try TestClient(port: again.port)
+        #expect(c2.call("GET", path, token: user, headers: ["If-None-Match": etag])?.status == 304)
+        #expect(c2.call("GET", "/api/orders", token: user, headers: ["If-None-Match": listETag])?.status == 304)
+        // Learned from storage after the restart, then kept up to date in memory.
+        #expect(c2.call("GET", path, token: user, headers: ["If-None-Match": etag])?.status == 304)
+        let created = try c2.createOrder(token: user)
+        let changed = try #require(c2.call("GET", path, token: user, headers: ["If-None-Match": etag]))
+        #expect(changed.status == 200)
+        #expect(PollAnswer(json: changed.json ?? [:], etag: nil).seqs.last == created.seq)
+        #expect(c2.call("GET", "/api/orders", token: user, headers: ["If-None-Match": listETag])?.status == 200)
+    }
+
     static let sqlite3 = "/usr/bin/sqlite3"
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3), "needs the sqlite3 command to age events"))

@@ -42,7 +42,7 @@ struct PostgresStoreTests {
         let indexes = try db.execute("""
             SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%pkey' ORDER BY indexname
             """).map { try $0.string(0) }
-        #expect(indexes == ["events_by_user", "order_item_words_by_word", "orders_by_created", "orders_by_id_pattern",
+        #expect(indexes == ["events_by_order", "events_by_user", "order_item_words_by_word", "orders_by_created", "orders_by_id_pattern",
                            "orders_by_insertion", "orders_by_status_insertion", "orders_by_user", "orders_by_user_insertion"])
     }
 

@@ -130,7 +130,7 @@ import Orders
             let store = try SQLiteOrderStore(path: newer)
             try store.db.execute("PRAGMA user_version = 99")
         }
-        #expect(throws: StorageError(code: nil, message: "\(newer) has schema version 99, newer than this build's 2")) {
+        #expect(throws: StorageError(code: nil, message: "\(newer) has schema version 99, newer than this build's \(Schema.currentVersion)")) {
             try SQLiteOrderStore(path: newer)
         }
         #expect(throws: StorageError.self) { try SQLiteOrderStore(path: newer, readOnly: true) }
@@ -152,8 +152,8 @@ import Orders
         #expect(try store.db.queryFirst("PRAGMA journal_mode") { $0.string(0) } == "wal")
         #expect(try store.db.queryFirst("PRAGMA synchronous") { $0.int64(0) } == 2)   // FULL
         #expect(try store.db.queryFirst("PRAGMA foreign_keys") { $0.int64(0) } == 1)
-        #expect(try store.db.queryFirst("PRAGMA user_version") { $0.int64(0) } == 2)
+        #expect(try store.db.queryFirst("PRAGMA user_version") { $0.int64(0) } == Int64(Schema.currentVersion))
         let indexes = try store.db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name") { $0.string(0) }
-        #expect(indexes == ["events_by_user", "orders_by_created", "orders_by_seq", "orders_by_status_seq", "orders_by_user", "orders_by_user_seq"])
+        #expect(indexes == ["events_by_order", "events_by_user", "orders_by_created", "orders_by_seq", "orders_by_status_seq", "orders_by_user", "orders_by_user_seq"])
     }
 }

@@ -34,14 +34,17 @@ final class OrderService: LoopServices {
 
     /// - Parameter deliveredThrough: the log's head when the server started: the broker
     ///   hands this loop every event after it (the same starting point for every loop).
+    private let channelHeads: ChannelHeads
+
     init(loop: ServerLoop, store: any OrderStore, deliveredThrough: Int64, verifier: JWTVerifier, writer: StorageWriter,
-         userWrites: UserWriteLimiter, searchReader: SearchReader) throws {
+         userWrites: UserWriteLimiter, searchReader: SearchReader, channelHeads: ChannelHeads) throws {
         self.loop = loop
         let reads = ReadFailureLog(logger: loop.logger)
         authenticator = Authenticator(verifier: verifier)
         writes = WriteSubmission(loop: loop, writer: writer)
         orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
-        polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads)
+        self.channelHeads = channelHeads
+        polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads, heads: channelHeads)
         self.searchReader = searchReader
         fanOut = FanOut(lastDeliveredSeq: deliveredThrough, metrics: loop.metrics,
                         compressor: loop.messageCompressor)
@@ -142,7 +145,10 @@ final class OrderService: LoopServices {
 
     func mailbox(_ message: ServiceMessage) {
         switch message {
-        case .events(let events): fanOut.deliver(events)
+        case .events(let events):
+            // Other nodes' events reach polling's heads here (this node's, from the writer).
+            channelHeads.record(events)
+            fanOut.deliver(events)
         case .writeResults(let completions): writes.complete(completions)
         case .signingKeys(let keys): authenticator = Authenticator(verifier: JWTVerifier(keys: keys))
         case .searchResults(let completions):

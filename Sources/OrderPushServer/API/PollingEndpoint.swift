@@ -5,20 +5,28 @@ import OpenSSLKit
 import Orders
 import Storage
 
-/// `GET /api/orders?since=N&epoch=E&limit=L`: the polling fallback of docs/PROTOCOL.md §4,
-/// read from the event log and the orders.
+/// `GET /api/orders?since=N&epoch=E&limit=L`: the polling fallback of docs/PROTOCOL.md §5,
+/// read from the event log.
 ///
-/// The cursor only moves when the caller is given events: with nothing new the answer
-/// (and its ETag) stays the same, so a client polling every 5 s gets a body-less 304.
+/// The answer is a function of the query (scope, `since`, `limit`) and of where the
+/// caller's channel stands: with `since`, of the channel's newest seq (every change to an
+/// order appends an event on its owner's channel and on `admin`, so nothing else can change
+/// the events listed or the orders' current state); without, of that and the log's head
+/// (the cursor). The `ETag` is made of exactly these, so it is computed without reading a
+/// single order, and the channel's head is kept in memory (`ChannelHeads`): a poll with
+/// nothing new is answered 304 without touching storage. A head in an `ETag` is always the
+/// one of the snapshot the body was read from, never newer, so a 304 cannot stand for a
+/// body that lacks an event.
 struct PollingEndpoint {
     let store: any OrderStore
     let pollLimit: Int
     let reads: ReadFailureLog
+    let heads: ChannelHeads
 
     func poll(_ request: HTTPRequest, claims: Claims) -> HTTPResponse {
         let epoch = store.epoch
         let userScope = claims.role == .user ? claims.sub : nil
-        let channel = userScope.map { "user:" + $0 } ?? "admin"
+        let channel = userScope.map(Channel.user) ?? Channel.admin
         var since: Int64?
         if let raw = request.queryValue("since") {
             guard let v = Int64(raw), v >= 0 else {
@@ -37,43 +45,59 @@ struct PollingEndpoint {
         if let e = request.queryValue("epoch"), !epoch.isEmpty, e != epoch, since != nil {
             return APIResponses.cursorExpired("this cursor belongs to another event history (epoch); reload without since")
         }
+        let version = Version(epoch: epoch, scope: Self.etagScope(userScope), since: since, limit: limit)
+        let ifNoneMatch = request.headers["If-None-Match"]
+        // Nothing new since the caller's copy: answered from memory.
+        if let ifNoneMatch, !epoch.isEmpty, let channelHead = heads.head(of: channel),
+           let head = since != nil ? 0 : (userScope == nil ? channelHead : heads.head(of: Channel.admin)) {
+            let etag = version.etag(channelHead: channelHead, head: head)
+            if Self.etagMatches(ifNoneMatch, etag) { return Self.notModified(etag) }
+        }
         return reads.respond {
-            let head = try store.head()
-            var orders: [Order]
-            var events: [StoredEvent] = []
+            // Opened before the read, so no event committed meanwhile is missed (see ChannelHeads).
+            heads.opening(channel)
+            var w = JSONWriter(reservingCapacity: 1024)
+            let etag: String
             let cursor: Int64
             if let since {
-                guard since >= (try store.retainedFloor()), since <= head else {
+                let page = try store.pollPage(after: since, userId: userScope, limit: limit)
+                guard since >= page.heads.retainedFloor, since <= page.heads.head else {
                     return APIResponses.cursorExpired("events after \(since) are no longer retained; reload without since")
                 }
-                events = try store.events(after: since, userId: userScope, limit: limit)
-                var seen = Set<String>()
-                let ids = events.compactMap { seen.insert($0.orderId).inserted ? $0.orderId : nil }
-                orders = try store.orders(ids: ids)
-                cursor = events.last?.seq ?? since
+                heads.learned(channel, head: page.heads.channel)
+                etag = version.etag(channelHead: page.heads.channel, head: 0)
+                if let ifNoneMatch, Self.etagMatches(ifNoneMatch, etag) { return Self.notModified(etag) }
+                cursor = page.events.last?.seq ?? since
+                // The stored JSON of each order and event, copied as is.
+                w = JSONWriter(reservingCapacity: 128 + page.orders.reduce(0) { $0 + $1.count }
+                                   + page.events.reduce(0) { $0 + $1.orderJSON.count + 96 + channel.utf8.count })
+                w.appendRaw(#"{"orders":["#)
+                for (i, order) in page.orders.enumerated() {
+                    if i > 0 { w.append(UInt8(ascii: ",")) }
+                    w.appendRaw(order)
+                }
+                w.appendRaw(#"],"events":["#)
+                for (i, event) in page.events.enumerated() {
+                    if i > 0 { w.append(UInt8(ascii: ",")) }
+                    PushMessage.append(event, channel: channel, to: &w)
+                }
             } else {
-                orders = try store.orders(userId: userScope, limit: OrdersAPI.maxListedOrders)
-                cursor = head
-            }
-            // The newest change among the listed orders is part of the version too: a page cut
-            // by `limit` can list an order that has changed since, with the same cursor.
-            let newestChange = orders.lazy.map(\.updatedAtMs).max() ?? 0
-            let etag = "\"\(epoch.prefix(12))-\(Self.etagScope(userScope))-\(since.map(String.init) ?? "all")-\(cursor)-\(events.count)-\(orders.count)-\(newestChange)\""
-            if let match = request.headers["If-None-Match"], Self.etagMatches(match, etag) {
-                var headers = HTTPHeaders()
-                headers.add("ETag", etag)
-                return HTTPResponse(status: .notModified, headers: headers)
-            }
-            var w = JSONWriter(reservingCapacity: 256 + events.count * 600)
-            w.appendRaw(#"{"orders":["#)
-            for (i, order) in orders.enumerated() {
-                if i > 0 { w.append(UInt8(ascii: ",")) }
-                order.appendJSON(to: &w)
-            }
-            w.appendRaw(#"],"events":["#)
-            for (i, event) in events.enumerated() {
-                if i > 0 { w.append(UInt8(ascii: ",")) }
-                PushMessage.append(event, channel: channel, to: &w)
+                if userScope != nil { heads.opening(Channel.admin) }
+                // The heads first: the orders, read after, are at least as new as the
+                // version the ETag names.
+                let snapshot = try store.pollHeads(userId: userScope)
+                heads.learned(channel, head: snapshot.channel)
+                if userScope != nil { heads.learned(Channel.admin, head: snapshot.head) }
+                etag = version.etag(channelHead: snapshot.channel, head: snapshot.head)
+                if let ifNoneMatch, Self.etagMatches(ifNoneMatch, etag) { return Self.notModified(etag) }
+                let orders = try store.orders(userId: userScope, limit: OrdersAPI.maxListedOrders)
+                cursor = snapshot.head
+                w.appendRaw(#"{"orders":["#)
+                for (i, order) in orders.enumerated() {
+                    if i > 0 { w.append(UInt8(ascii: ",")) }
+                    order.appendJSON(to: &w)
+                }
+                w.appendRaw(#"],"events":["#)
             }
             w.appendRaw(#"],"cursor":"#)
             w.writeInteger(cursor)
@@ -87,6 +111,30 @@ struct PollingEndpoint {
         }
     }
 
+    /// What names one polling answer, but for where the channel stands.
+    struct Version {
+        let epoch: String
+        let scope: String
+        let since: Int64?
+        let limit: Int
+
+        /// `"<epoch, 12 digits>-<scope>-<since>-<limit>-<channel head>"` with `since`, else
+        /// `"<epoch>-<scope>-all-<log head>-<channel head>"`: epoch and seqs, so the same
+        /// on every node and across restarts.
+        func etag(channelHead: Int64, head: Int64) -> String {
+            if let since {
+                return "\"\(epoch.prefix(12))-\(scope)-\(since)-\(limit)-\(channelHead)\""
+            }
+            return "\"\(epoch.prefix(12))-\(scope)-all-\(head)-\(channelHead)\""
+        }
+    }
+
+    static func notModified(_ etag: String) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add("ETag", etag)
+        return HTTPResponse(status: .notModified, headers: headers)
+    }
+
     /// Who the answer is for, in its ETag: "a" for the admin view, else a hash of the user's
     /// sub, so two users' lists (same URL, same head, same count) never share an ETag and a
     /// browser cache revalidating one user's copy cannot be told the other's is current.
@@ -96,9 +144,6 @@ struct PollingEndpoint {
     }
 
     static func etagMatches(_ header: String, _ etag: String) -> Bool {
-        header.split(separator: ",").contains { candidate in
-            let c = candidate.trimmingSpaces
-            return c == "*" || c == etag || c == "W/" + etag
-        }
+        EntityTag.matches(ifNoneMatch: header, etag)
     }
 }

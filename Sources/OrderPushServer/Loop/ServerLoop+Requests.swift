@@ -19,7 +19,9 @@ extension ServerLoop {
         case .healthz:
             return .respond(healthResponse())
         case .page(let file):
-            return .respond(staticFiles.response(for: file, method: request.method))
+            return .respond(staticFiles.response(for: file, method: request.method,
+                                                 ifNoneMatch: request.headers["If-None-Match"],
+                                                 ifModifiedSince: request.headers["If-Modified-Since"]))
         case .echo:
             return upgrade(request, to: .echo, maxMessageBytes: config.maxEchoMessageBytes,
                            maxOutputBytes: config.maxEchoOutputBytes)

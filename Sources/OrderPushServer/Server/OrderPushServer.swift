@@ -124,7 +124,9 @@ public final class OrderPushServer {
             broker = LocalEventBroker(group: group)
         }
         defer { postgresBroker?.stopAndJoin() }
-        let writer = try StorageWriter(storage: storage, group: group,
+        // Process-wide: a user's polls may land on any loop; fed by the writer and fan-out.
+        let channelHeads = ChannelHeads()
+        let writer = try StorageWriter(storage: storage, group: group, channelHeads: channelHeads,
                                        broker: broker, metrics: metrics,
                                        maxBatch: config.maxWriteBatch,
                                        retentionMs: Int64(config.retentionDays) * 86_400_000, logger: logger)
@@ -136,7 +138,8 @@ public final class OrderPushServer {
         let attachServices: @Sendable (ServerLoop) throws -> Void = { loop in
             let readStore = try storage.openReader()
             loop.services = try OrderService(loop: loop, store: readStore, deliveredThrough: head, verifier: verifier,
-                                             writer: writer, userWrites: userWrites, searchReader: searchReader)
+                                             writer: writer, userWrites: userWrites, searchReader: searchReader,
+                                             channelHeads: channelHeads)
         }
 
         var threads: [LoopThread] = []

@@ -37,12 +37,13 @@ final class StorageWriter: Sendable {
     /// - Parameters:
     ///   - storage: opens the writable store on the writer thread (a store stays on the
     ///     thread that opened it).
-    init(storage: any StorageBackend, group: LoopGroup, broker: EventBroker,
+    ///   - channelHeads: polling's channel heads, moved after each commit before any answer.
+    init(storage: any StorageBackend, group: LoopGroup, channelHeads: ChannelHeads, broker: EventBroker,
          metrics: ServerMetrics, maxBatch: Int, retentionMs: Int64, logger: Logger) throws {
         wakeup = try WakeupSignal()   // non-blocking: the thread sleeps in poll(2) with a timeout
         let t = try LoopThread { [self] in
-            run(openStore: storage.openWriter, group: group, broker: broker, metrics: metrics, maxBatch: maxBatch,
-                retentionMs: retentionMs, logger: logger)
+            run(openStore: storage.openWriter, group: group, heads: channelHeads, broker: broker, metrics: metrics,
+                maxBatch: maxBatch, retentionMs: retentionMs, logger: logger)
         }
         thread.withLock { $0 = t }
     }
@@ -60,7 +61,7 @@ final class StorageWriter: Sendable {
         t?.join()
     }
 
-    private func run(openStore: () throws -> any OrderStore, group: LoopGroup, broker: EventBroker,
+    private func run(openStore: () throws -> any OrderStore, group: LoopGroup, heads: ChannelHeads, broker: EventBroker,
                      metrics: ServerMetrics, maxBatch: Int, retentionMs: Int64, logger: Logger) {
         let store: any OrderStore
         // Failures a client can cause again and again (a locked or full database) log at
@@ -84,7 +85,7 @@ final class StorageWriter: Sendable {
             while start < items.count {
                 let batch = items[start..<min(items.count, start + maxBatch)]
                 start += batch.count
-                commit(Array(batch), store: store, group: group, broker: broker, metrics: metrics,
+                commit(Array(batch), store: store, group: group, heads: heads, broker: broker, metrics: metrics,
                        logger: logger, throttle: &throttle)
             }
             if stopping && items.isEmpty { break }
@@ -94,6 +95,9 @@ final class StorageWriter: Sendable {
                 nextPruneMs = now + 3_600_000
                 do {
                     let pruned = try store.pruneEvents(olderThanMs: now - retentionMs)
+                    // Pruning (here or by another node) can lower a channel's newest
+                    // retained seq; polling learns every channel again.
+                    heads.forgetAll()
                     if pruned > 0 { logger.info("pruned \(pruned) events older than the retention period") }
                 } catch {
                     if let suppressed = throttle.admit("prune", nowMs: MonotonicClock.nowMilliseconds()) {
@@ -105,7 +109,7 @@ final class StorageWriter: Sendable {
         }
     }
 
-    private func commit(_ batch: [Pending], store: any OrderStore, group: LoopGroup, broker: EventBroker,
+    private func commit(_ batch: [Pending], store: any OrderStore, group: LoopGroup, heads: ChannelHeads, broker: EventBroker,
                         metrics: ServerMetrics, logger: Logger, throttle: inout LogThrottle) {
         let results = store.apply(batch.map(\.write), nowMs: WallClock.nowMilliseconds())
         // The database's reason for the operator (the client only hears 503); never a
@@ -126,6 +130,8 @@ final class StorageWriter: Sendable {
             perLoop[pending.ticket.loop, default: []].append(WriteCompletion(ticket: pending.ticket, result: result))
         }
         metrics.eventsAppended.add(events.count, ordering: .relaxed)
+        // Before any answer: a client told 201 then polls (any loop) must not get a 304.
+        heads.record(events)
         // Events first, answers second: both reach a loop through one ordered mailbox.
         broker.publish(events.sorted { $0.seq < $1.seq })
         for (loop, completions) in perLoop { group.mailboxes[loop].post(.service(.writeResults(completions))) }

@@ -13,7 +13,7 @@
 /// JSON is stored as `bytea`: the exact bytes that were sent live, whatever the database
 /// encoding.
 enum PostgresSchema {
-    static let migrations: [String] = [v1, v2]
+    static let migrations: [String] = [v1, v2, v3]
     static var currentVersion: Int { migrations.count }
 
     /// `pg_advisory_xact_lock` keys (per database). Arbitrary constants, "OPUSH" + a number.
@@ -154,5 +154,11 @@ enum PostgresSchema {
         DROP TRIGGER IF EXISTS order_status_changed ON orders;
         CREATE TRIGGER order_status_changed AFTER UPDATE OF status ON orders
             FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status) EXECUTE FUNCTION orderpush_order_status_changed();
+        """
+
+    /// Polling (`pollPage`), the counterpart of SQLite's v3: an order's current JSON is its
+    /// newest event's `order_json`, found by this index in one step per order.
+    static let v3 = """
+        CREATE INDEX IF NOT EXISTS events_by_order ON events (order_id, seq);
         """
 }

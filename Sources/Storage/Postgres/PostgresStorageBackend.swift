@@ -144,6 +144,10 @@ public final class ReconnectingPostgresStore: OrderRepository, EventLog {
     public func events(after seq: Int64, userId: String?, limit: Int) throws -> [StoredEvent] {
         try using { try $0.events(after: seq, userId: userId, limit: limit) }
     }
+    public func pollPage(after seq: Int64, userId: String?, limit: Int) throws -> PollPage {
+        try using { try $0.pollPage(after: seq, userId: userId, limit: limit) }
+    }
+    public func pollHeads(userId: String?) throws -> PollHeads { try using { try $0.pollHeads(userId: userId) } }
 
     // MARK: - OrderRepository
 

@@ -22,24 +22,22 @@ extension SQLiteOrderStore {
 
     public func orders(userId: String?, limit: Int) throws -> [Order] {
         guard limit > 0 else { return [] }
-        // The same selection twice: once for the orders, once (as a subquery) for all
-        // their history rows, so a page costs two queries rather than one per order.
-        func selection(_ columns: String) -> String {
-            userId == nil
-                ? "SELECT \(columns) FROM orders ORDER BY created_at DESC, rowid DESC LIMIT ?"
-                : "SELECT \(columns) FROM orders WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        // One query: the page of orders joined with their history rows, newest order first
+        // and each order's history in order. An order's columns repeat on each of its
+        // history rows; they are decoded once, on its first row.
+        let qualified = Self.orderColumns.split(separator: ",").map { "o." + $0.filter { !$0.isWhitespace } }
+        let page = userId == nil
+            ? "SELECT \(Self.orderColumns), rowid AS r FROM orders ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+            : "SELECT \(Self.orderColumns), rowid AS r FROM orders WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2"
+        var orders: [Order] = []
+        _ = try db.query("""
+            SELECT \(qualified.joined(separator: ", ")), h.status, h.note, h.location_lat, h.location_lng, h.at
+            FROM (\(page)) o LEFT JOIN tracking_history h ON h.order_id = o.id
+            ORDER BY o.created_at DESC, o.r DESC, h.position
+            """, [.text(userId ?? ""), .integer(Int64(limit))]) { (row) throws(StorageError) in
+            if orders.last?.id != row.string(0) { orders.append(try Self.orderWithoutHistory(row)) }
+            if !row.isNull(18) { orders[orders.count - 1].tracking.history.append(try Self.historyEntry(row, from: 14)) }
         }
-        var bindings: [SQLiteValue] = [.integer(Int64(limit))]
-        if let userId { bindings.insert(.text(userId), at: 0) }
-        var orders = try db.query(selection(Self.orderColumns), bindings, row: Self.orderWithoutHistory)
-        guard !orders.isEmpty else { return [] }
-        let rows = try db.query("""
-            SELECT order_id, status, note, location_lat, location_lng, at FROM tracking_history
-            WHERE order_id IN (\(selection("id"))) ORDER BY order_id, position
-            """, bindings) { (row) throws(StorageError) in (row.string(0), try Self.historyEntry(row, from: 1)) }
-        var histories: [String: [TrackingEntry]] = [:]
-        for (orderId, entry) in rows { histories[orderId, default: []].append(entry) }
-        for i in orders.indices { orders[i].tracking.history = histories[orders[i].id] ?? [] }
         return orders
     }
 
@@ -104,5 +102,66 @@ extension SQLiteOrderStore {
             throw StorageError(code: nil, message: "stored \(column) has unknown value \"\(raw)\"")
         }
         return value
+    }
+}
+
+// MARK: - Polling
+
+extension SQLiteOrderStore {
+    /// The channel's newest retained seq, the head and the floor, as one row (part 2 of
+    /// the polling query; `?1` is the user, if any).
+    private static func headsRow(user: Bool) -> String {
+        let channel = user ? "(SELECT max(seq) FROM events WHERE user_id = ?1)"
+                           : "(SELECT seq FROM sqlite_sequence WHERE name = 'events')"
+        return """
+            SELECT 2, IFNULL(\(channel), 0), NULL, NULL, NULL,
+                   IFNULL((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0), NULL,
+                   IFNULL((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'pruned_through'), 0)
+            """
+    }
+
+    /// One statement (one read transaction, so one snapshot), three parts told apart by
+    /// the first column: 0 the page's events, 1 the newest event of each order they touch
+    /// (`events_by_order`), 2 the heads.
+    private static func pollQuery(user: Bool) -> String {
+        """
+        WITH page AS MATERIALIZED (
+            SELECT seq, kind, order_id, user_id, created_at, order_json FROM events
+            WHERE \(user ? "user_id = ?1 AND " : "")seq > ?2 ORDER BY seq LIMIT ?3)
+        SELECT 0, seq, kind, order_id, user_id, created_at, order_json, NULL FROM page
+        UNION ALL
+        SELECT 1, e.seq, NULL, e.order_id, NULL, NULL, e.order_json, NULL FROM events e
+        WHERE e.seq IN (SELECT (SELECT max(x.seq) FROM events x WHERE x.order_id = d.order_id)
+                        FROM (SELECT DISTINCT order_id FROM page) d)
+        UNION ALL
+        \(headsRow(user: user))
+        """
+    }
+
+    public func pollPage(after seq: Int64, userId: String?, limit: Int) throws -> PollPage {
+        // `?1` is bound for admin too (the statement has `?2` and `?3`, so it exists).
+        let bindings: [SQLiteValue] = [.text(userId ?? ""), .integer(seq), .integer(Int64(max(0, limit)))]
+        var events: [StoredEvent] = []
+        var newest: [String: [UInt8]] = [:]
+        var heads = PollHeads(channel: 0, head: 0, retainedFloor: 0)
+        _ = try db.query(Self.pollQuery(user: userId != nil), bindings) { row in
+            switch row.int64(0) {
+            case 0:
+                events.append(StoredEvent(seq: row.int64(1), kind: row.string(2), orderId: row.string(3),
+                                          userId: row.string(4), createdAtMs: row.int64(5), orderJSON: row.blob(6)))
+            case 1:
+                newest[row.string(3)] = row.blob(6)
+            default:
+                heads = PollHeads(channel: row.int64(1), head: row.int64(5), retainedFloor: row.int64(7))
+            }
+        }
+        events.sort { $0.seq < $1.seq }
+        return PollPage.assemble(events: events, newest: newest, heads: heads)
+    }
+
+    public func pollHeads(userId: String?) throws -> PollHeads {
+        try db.queryFirst(Self.headsRow(user: userId != nil), userId.map { [.text($0)] } ?? []) { row in
+            PollHeads(channel: row.int64(1), head: row.int64(5), retainedFloor: row.int64(7))
+        } ?? PollHeads(channel: 0, head: 0, retainedFloor: 0)
     }
 }
