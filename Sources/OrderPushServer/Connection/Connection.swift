@@ -12,7 +12,10 @@ import WebSocket
 /// no input buffer; output is queued and written once per loop turn (`flush`), with
 /// EPOLLOUT only while the kernel buffer is full.
 final class Connection: EventHandler {
+    // Stored properties are laid out in declaration order, so the small ones are grouped
+    // (an idle connection's size is what 10k connections multiply: docs/BENCHMARKS.md).
     let fd: Int32
+    private var registeredInterest: Epoll.Interest = .readable
     let serial: UInt64
     private let stream: ByteStream
     /// unowned(unsafe): the loop owns every connection and outlives them all, and the
@@ -25,18 +28,21 @@ final class Connection: EventHandler {
     @exclusivity(unchecked) private var output = OutputQueue()
     /// The queue cap past which a WebSocket or event-stream client is closed as a slow consumer.
     @exclusivity(unchecked) private var outputCap: Int
-    @exclusivity(unchecked) var isQueuedForFlush = false
-    /// The window this client lets us compress with (permessage-deflate), 0 when it did not
-    /// negotiate compression. Read per delivery, so a plain field rather than the machine's state.
-    @exclusivity(unchecked) private(set) var deflateWindowBits = 0
     /// The queue size last added to the loop's total (`ServerLoop.queuedOutputBytes`):
     /// accounted once per flush, not per frame, so delivery stays free of the bookkeeping.
     @exclusivity(unchecked) private var accountedOutputBytes = 0
     /// Bytes the kernel has taken from this connection's queue, that figure at the previous
     /// tick, and how many ticks in a row output waited and none of it was written.
-    @exclusivity(unchecked) private var writtenBytes = 0
-    private var writtenBytesAtLastTick = 0
-    private var ticksWithoutProgress = 0
+    /// Only compared for a change, so they wrap at 32 bits (they would miss progress only if
+    /// exactly a multiple of 4 GiB were written within one tick): 8 bytes less per connection.
+    @exclusivity(unchecked) private var writtenBytes: UInt32 = 0
+    private var writtenBytesAtLastTick: UInt32 = 0
+    private var ticksWithoutProgress: UInt8 = 0
+    /// The window this client lets us compress with (permessage-deflate), 0 when it did not
+    /// negotiate compression. A plain field rather than the machine's state, as fan-out reads
+    /// it; one byte (windows are 8-15 bits), as every idle connection carries it.
+    @exclusivity(unchecked) private var deflateWindow: UInt8 = 0
+    var deflateWindowBits: Int { Int(deflateWindow) }
     /// Output has waited, none of it taken by the client, for about a second (4 ticks): a
     /// client that reads, even slowly or after a short pause, is not stalled.
     var isStalled: Bool { ticksWithoutProgress >= 4 }
@@ -48,25 +54,21 @@ final class Connection: EventHandler {
     /// it per delivery.
     /// Read per delivery (which framing to send): unchecked exclusivity, loop-thread only.
     @exclusivity(unchecked) private(set) var isEventStream = false
+    /// Neither an event stream nor compressing: fan-out queues it the plain WebSocket frame.
+    /// One flag for the one question fan-out asks per delivery.
+    @exclusivity(unchecked) private(set) var takesPlainFrames = true
     private var wantsWritable = false
     /// A TLS read that must first write (handshake, key update) waits for EPOLLOUT.
     private var readWaitsForWritable = false
-    private var registeredInterest: Epoll.Interest = .readable
+    @exclusivity(unchecked) var isQueuedForFlush = false
 
     init(fd: Int32, stream: ByteStream, serial: UInt64, loop: ServerLoop, nowMs: Int64) {
         self.fd = fd
         self.stream = stream
         self.serial = serial
         self.loop = loop
-        let config = loop.config
-        let settings = ConnectionStateMachine.Settings(
-            httpLimits: loop.httpLimits,
-            headerTimeoutMs: Int64(config.headerTimeoutSeconds) * 1000,
-            closeTimeoutMs: Int64(config.closeTimeoutSeconds) * 1000,
-            pingIntervalMs: Int64(config.pingIntervalSeconds) * 1000,
-            heartbeatIntervalMs: Int64(config.pingIntervalSeconds) * 1000)
-        machine = ConnectionStateMachine(settings: settings, nowMs: nowMs)
-        outputCap = config.maxOutputBytes
+        machine = ConnectionStateMachine(sharedSettings: loop.connectionSettings, nowMs: nowMs)
+        outputCap = loop.config.maxOutputBytes
     }
 
     var queuedOutputBytes: Int { output.byteCount }
@@ -152,13 +154,15 @@ final class Connection: EventHandler {
             loop.metrics.countRequest(status: 101)
             send(response)
             outputCap = maxOutputBytes
-            deflateWindowBits = machine.webSocketStatus?.deflate?.serverWindowBits ?? 0
+            deflateWindow = UInt8(clamping: machine.webSocketStatus?.deflate?.serverWindowBits ?? 0)
+            takesPlainFrames = deflateWindow == 0
             loop.webSocketOpened(self)
         case .openEventStream(let response, let maxOutputBytes):
             loop.metrics.countRequest(status: 200)
             send(response)
             outputCap = maxOutputBytes
             isEventStream = true
+            takesPlainFrames = false
             loop.eventStreamOpened(self)
         case .handleMessage(let message):
             loop.handleMessage(message, on: self)
@@ -196,17 +200,24 @@ final class Connection: EventHandler {
     func sendFrame(_ frame: [UInt8]) {
         guard machine.acceptsFrames else { return }
         if output.byteCount + frame.count > outputCap {
-            loop.metrics.slowConsumersClosed.add(1, ordering: .relaxed)
-            loop.logLimitHit("slow consumer", "a WebSocket passed --max-output-bytes (\(outputCap)); closed with 1013")
-            output.discardUnstarted()
-            if isEventStream {
-                endEventStream()
-            } else {
-                startClose(code: CloseCode.tryAgainLater, reason: "slow consumer: resume with since")
-            }
+            closeAsSlowConsumer()
             return
         }
         send(frame)
+    }
+
+    /// Apart from `sendFrame`, which runs once per delivery: kept out of line, so the
+    /// delivery loop's code stays small.
+    @inline(never)
+    private func closeAsSlowConsumer() {
+        loop.metrics.slowConsumersClosed.add(1, ordering: .relaxed)
+        loop.logLimitHit("slow consumer", "a WebSocket passed --max-output-bytes (\(outputCap)); closed with 1013")
+        output.discardUnstarted()
+        if isEventStream {
+            endEventStream()
+        } else {
+            startClose(code: CloseCode.tryAgainLater, reason: "slow consumer: resume with since")
+        }
     }
 
     /// Queues one whole message, compressed with the loop's shared compressor when this
@@ -262,7 +273,7 @@ final class Connection: EventHandler {
             }
             switch outcome {
             case .bytes(let n) where n > 0:
-                writtenBytes &+= n
+                writtenBytes &+= UInt32(truncatingIfNeeded: n)
                 continue
             case .bytes, .wouldBlockWrite, .wouldBlockRead:
                 if !wantsWritable { wantsWritable = true; updateInterest() }
@@ -318,7 +329,11 @@ final class Connection: EventHandler {
 
     /// Deadlines and pings; called from the loop's tick.
     func tick(nowMs: Int64) {
-        if !output.isEmpty && writtenBytes == writtenBytesAtLastTick { ticksWithoutProgress += 1 } else { ticksWithoutProgress = 0 }
+        if !output.isEmpty && writtenBytes == writtenBytesAtLastTick {
+            if ticksWithoutProgress < .max { ticksWithoutProgress += 1 }
+        } else {
+            ticksWithoutProgress = 0
+        }
         writtenBytesAtLastTick = writtenBytes
         perform(machine.tick(nowMs: nowMs))
     }
