@@ -17,7 +17,10 @@ final class Connection: EventHandler {
     let fd: Int32
     private var registeredInterest: Epoll.Interest = .readable
     let serial: UInt64
-    private let stream: ByteStream
+    /// The TLS session of a `wss`/`https` connection; nil for a plain socket, which is read
+    /// and written on `fd` directly (`SocketStream`'s static functions): a stream object
+    /// and an existential per plain connection would cost 40 bytes each (docs/BENCHMARKS.md).
+    private let tls: TLSStream?
     /// unowned(unsafe): the loop owns every connection and outlives them all, and the
     /// checked variant's reference counting showed up per delivery in the profile.
     private unowned(unsafe) let loop: ServerLoop
@@ -62,9 +65,9 @@ final class Connection: EventHandler {
     private var readWaitsForWritable = false
     @exclusivity(unchecked) var isQueuedForFlush = false
 
-    init(fd: Int32, stream: ByteStream, serial: UInt64, loop: ServerLoop, nowMs: Int64) {
+    init(fd: Int32, tls: TLSStream?, serial: UInt64, loop: ServerLoop, nowMs: Int64) {
         self.fd = fd
-        self.stream = stream
+        self.tls = tls
         self.serial = serial
         self.loop = loop
         machine = ConnectionStateMachine(sharedSettings: loop.connectionSettings, nowMs: nowMs)
@@ -101,7 +104,7 @@ final class Connection: EventHandler {
         }
         repeat {
             let buffer = loop.readBuffer
-            switch stream.read(into: buffer) {
+            switch streamRead(into: buffer) {
             case .bytes(let n):
                 machine.received(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 processInput()
@@ -119,7 +122,17 @@ final class Connection: EventHandler {
                 closeNow()
                 return
             }
-        } while isOpen && stream.hasPendingInput
+        } while isOpen && (tls?.hasPendingInput ?? false)
+    }
+
+    private func streamRead(into buffer: UnsafeMutableRawBufferPointer) -> StreamIO {
+        if let tls { return tls.read(into: buffer) }
+        return SocketStream.read(fd: fd, into: buffer)
+    }
+
+    private func streamWrite(_ chunks: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> StreamIO {
+        if let tls { return tls.write(chunks) }
+        return SocketStream.write(fd: fd, chunks)
     }
 
     /// Acts on buffered input until the machine needs more bytes, an answer, or a drain.
@@ -267,7 +280,7 @@ final class Connection: EventHandler {
             // The loop's read buffer is free here: a read's bytes are copied out (into the
             // parser or reader) before anything else runs.
             _ = output.drain(scratch: loop.readBuffer) { slices in
-                outcome = stream.write(slices)
+                outcome = streamWrite(slices)
                 if case .bytes(let n) = outcome { return n }
                 return nil
             }
@@ -348,6 +361,6 @@ final class Connection: EventHandler {
         output = OutputQueue()
         accountOutput()
         loop.connectionClosed(self)
-        stream.close()
+        if let tls { tls.close() } else { Socket.close(fd) }
     }
 }

@@ -105,19 +105,17 @@ final class ServerLoop {
             OverCapacity.refuse(fd, plainHTTP: tls == nil, scratch: readBuffer)
             return
         }
-        let stream: ByteStream
+        var session: TLSStream?
         if let tls {
-            guard let session = try? TLSStream(fd: fd, context: tls) else {
+            guard let made = try? TLSStream(fd: fd, context: tls) else {
                 group.connectionEnded()
                 Socket.close(fd)
                 return
             }
-            stream = session
-        } else {
-            stream = SocketStream(fd: fd)
+            session = made
         }
         nextSerial += 1
-        let connection = Connection(fd: fd, stream: stream, serial: nextSerial, loop: self,
+        let connection = Connection(fd: fd, tls: session, serial: nextSerial, loop: self,
                                     nowMs: MonotonicClock.nowMilliseconds())
         do {
             try eventLoop.register(fd, interest: .readable, handler: connection)
