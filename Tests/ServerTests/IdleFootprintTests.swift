@@ -9,8 +9,8 @@ import Testing
         // The HTTP state and the settings are references; the reader is an optional reference.
         #expect(MemoryLayout<ConnectionStateMachine.HTTPState>.size == MemoryLayout<AnyObject>.size)
         #expect(MemoryLayout<ConnectionStateMachine.SharedSettings>.size == MemoryLayout<AnyObject>.size)
-        // 147 bytes when written (was 355): the WebSocket state's session, deadlines and
-        // message-rate bucket, plus the settings reference and two flags.
-        #expect(MemoryLayout<ConnectionStateMachine>.size <= 160)
+        // 115 bytes when written (was 355): the WebSocket state's endpoint, limits,
+        // deadlines and message-rate bucket, plus the settings reference and two flags.
+        #expect(MemoryLayout<ConnectionStateMachine>.size <= 128)
     }
 }

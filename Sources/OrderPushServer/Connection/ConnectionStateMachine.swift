@@ -108,11 +108,15 @@ struct ConnectionStateMachine {
 
     struct WebSocketState {
         /// nil while the reader is at rest (`WebSocketReader.isAtRest`): a fresh reader made
-        /// from the session reads the next frame exactly as the old one would. Most WebSockets
+        /// from the session's limits reads the next frame exactly as the old one would. Most WebSockets
         /// are idle most of the time, and the reader's ~150 bytes (and any buffer capacity
         /// it kept) would otherwise stay with each one.
         private var readerBox: ReaderBox?
-        let session: WebSocketSession
+        /// What the state keeps of the application's `WebSocketSession`: its output cap and
+        /// message rate are used once, at the upgrade, so they are not carried (32 B less).
+        let endpoint: WebSocketSession.Endpoint
+        let maxMessageBytes: Int
+        let deflate: DeflateParameters?
         var closeSent = false
         /// When the close handshake we started gives up (set with `closeSent`).
         var closeDeadlineMs: Int64 = .max
@@ -127,7 +131,9 @@ struct ConnectionStateMachine {
         var messageBucket: TokenBucket?
 
         init(session: WebSocketSession, nowMs: Int64) {
-            self.session = session
+            endpoint = session.endpoint
+            maxMessageBytes = session.maxMessageBytes
+            deflate = session.deflate
             lastInboundMs = nowMs
             messageBucket = session.messageRate.map {
                 TokenBucket(capacity: Double($0.burst), ratePerSecond: Double($0.perSecond), nowMs: nowMs)
@@ -142,8 +148,7 @@ struct ConnectionStateMachine {
             if let current = readerBox {
                 box = current
             } else {
-                box = ReaderBox(WebSocketReader(maxMessageBytes: session.maxMessageBytes,
-                                                inflation: session.deflate?.inflation))
+                box = ReaderBox(WebSocketReader(maxMessageBytes: maxMessageBytes, inflation: deflate?.inflation))
                 readerBox = box
             }
             box.reader.feed(bytes)
@@ -219,7 +224,7 @@ struct ConnectionStateMachine {
 
     var webSocketStatus: WebSocketStatus? {
         guard case .webSocket(let ws) = state else { return nil }
-        return WebSocketStatus(endpoint: ws.session.endpoint, closeSent: ws.closeSent, deflate: ws.session.deflate)
+        return WebSocketStatus(endpoint: ws.endpoint, closeSent: ws.closeSent, deflate: ws.deflate)
     }
 
     /// What the application chose for the event stream; nil unless streaming.
