@@ -19,7 +19,7 @@ final class Connection: EventHandler {
     let serial: UInt64
     /// The TLS session of a `wss`/`https` connection; nil for a plain socket, which is read
     /// and written on `fd` directly (`SocketStream`'s static functions): a stream object
-    /// and an existential per plain connection would cost 40 bytes each (docs/BENCHMARKS.md).
+    /// and a protocol existential would cost a plain connection 40 bytes (docs/BENCHMARKS.md).
     private let tls: TLSStream?
     /// unowned(unsafe): the loop owns every connection and outlives them all, and the
     /// checked variant's reference counting showed up per delivery in the profile.
