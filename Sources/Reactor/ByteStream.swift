@@ -34,6 +34,18 @@ public final class SocketStream: ByteStream {
     public init(fd: Int32) { self.fd = fd }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> StreamIO {
+        Self.read(fd: fd, into: buffer)
+    }
+
+    public func write(_ chunks: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> StreamIO {
+        Self.write(fd: fd, chunks)
+    }
+
+    // The I/O itself, also for an owner that keeps only the descriptor (a connection holding
+    // no stream object for a plain socket saves that object's memory).
+
+    /// One read from a plain non-blocking socket.
+    public static func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> StreamIO {
         let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
         if n > 0 { return .bytes(n) }
         if n == 0 { return .closed }
@@ -43,7 +55,8 @@ public final class SocketStream: ByteStream {
         }
     }
 
-    public func write(_ chunks: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> StreamIO {
+    /// Writes as much of `chunks` as the kernel takes: `send` for one chunk, else `writev`.
+    public static func write(fd: Int32, _ chunks: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> StreamIO {
         // IOV_MAX is 1024 on Linux; callers pass at most that many.
         let count = min(chunks.count, 1024)
         let n: Int

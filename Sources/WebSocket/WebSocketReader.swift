@@ -80,6 +80,13 @@ public struct WebSocketReader: Sendable {
     /// True once a `.close` or `.violation` was produced (or is about to be): nothing more will be read.
     public var isStopped: Bool { phase == .stopped }
 
+    /// Holds nothing: between frames, no message open, no input buffered, no inflater kept,
+    /// nothing pending, not stopped. A new reader with the same settings reads what comes
+    /// next exactly as this one would, so an owner may drop this one until more bytes come.
+    public var isAtRest: Bool {
+        phase == .header && readIndex == buffer.count && messageOpcode == nil && inflater == nil && pendingViolation == nil
+    }
+
     /// Bytes held for this connection: unconsumed raw input plus the partial message and
     /// control payload assembled so far.
     public var bufferedByteCount: Int {

@@ -177,6 +177,38 @@ import WebSocket
         #expect(drain(&m) == ["message text hi"])
     }
 
+    @Test func theReaderIsHeldOnlyWhileAFrameOrMessageIsInProgress() {
+        var m = openWebSocket()
+        #expect(!holdsReader(m), "an idle WebSocket holds no reader")
+        var first = clientFrame(0x1, Array("he".utf8))
+        first[0] = 0x01   // FIN clear: the message goes on in a continuation frame
+        feed(&m, first)
+        #expect(drain(&m).isEmpty)
+        #expect(holdsReader(m), "a fragmented message is open")
+        let rest = clientFrame(0x0, Array("llo".utf8))
+        feed(&m, Array(rest[..<4]))   // the continuation's header, cut inside its mask key
+        #expect(drain(&m).isEmpty)
+        feed(&m, Array(rest[4...]))
+        #expect(drain(&m) == ["message text hello"])
+        #expect(!holdsReader(m), "the reader goes once the message is handed out")
+        let next = clientFrame(0x1, Array("again".utf8))
+        feed(&m, Array(next[..<1]))
+        #expect(drain(&m).isEmpty)
+        #expect(holdsReader(m), "half a header is kept")
+        feed(&m, Array(next[1...]))
+        #expect(drain(&m) == ["message text again"])
+        #expect(!holdsReader(m))
+        feed(&m, clientFrame(0x8, [0x03, 0xE8]))
+        #expect(drain(&m) == ["close 1000"])
+        feed(&m, clientFrame(0x1, Array("late".utf8)))
+        #expect(drain(&m).isEmpty, "nothing is read after the close")
+    }
+
+    func holdsReader(_ m: Machine) -> Bool {
+        if case .webSocket(let ws) = m.state { return ws.holdsReader }
+        return false
+    }
+
     // MARK: - WebSocket close handshake
 
     @Test func clientStartedCloseIsEchoedThenLingers() {

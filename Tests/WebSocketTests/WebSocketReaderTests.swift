@@ -18,6 +18,26 @@ import WebSocket
         #expect(readAll(wire) == [.text(Array("Hello".utf8))])
     }
 
+    @Test func atRestOnlyBetweenMessagesWithNothingBuffered() {
+        var reader = WebSocketReader(maxMessageBytes: 1 << 20)
+        #expect(reader.isAtRest)
+        let first = ClientFrame.make(.text, "Hel", fin: false)
+        reader.feed(first)
+        #expect(!reader.isAtRest, "bytes fed, not read yet")
+        #expect(reader.next() == nil)
+        #expect(!reader.isAtRest, "a fragmented message is open")
+        let last = ClientFrame.make(.continuation, "lo")
+        reader.feed(Array(last.prefix(3)))
+        #expect(reader.next() == nil)
+        #expect(!reader.isAtRest, "half a header")
+        reader.feed(Array(last.dropFirst(3)))
+        #expect(reader.next() == .text(Array("Hello".utf8)))
+        #expect(reader.isAtRest)
+        reader.feed(ClientFrame.make(.close, []))
+        #expect(reader.next() == .close(code: nil, reason: []))
+        #expect(!reader.isAtRest, "a stopped reader must be kept: it reads nothing more")
+    }
+
     @Test func pingFromRFC() {
         #expect(readAll(ClientFrame.make(.ping, "Hello")) == [.ping(Array("Hello".utf8))])
     }

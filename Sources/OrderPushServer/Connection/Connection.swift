@@ -12,9 +12,15 @@ import WebSocket
 /// no input buffer; output is queued and written once per loop turn (`flush`), with
 /// EPOLLOUT only while the kernel buffer is full.
 final class Connection: EventHandler {
+    // Stored properties are laid out in declaration order, so the small ones are grouped
+    // (an idle connection's size is what 10k connections multiply: docs/BENCHMARKS.md).
     let fd: Int32
+    private var registeredInterest: Epoll.Interest = .readable
     let serial: UInt64
-    private let stream: ByteStream
+    /// The TLS session of a `wss`/`https` connection; nil for a plain socket, which is read
+    /// and written on `fd` directly (`SocketStream`'s static functions): a stream object
+    /// and a protocol existential would cost a plain connection 40 bytes (docs/BENCHMARKS.md).
+    private let tls: TLSStream?
     /// unowned(unsafe): the loop owns every connection and outlives them all, and the
     /// checked variant's reference counting showed up per delivery in the profile.
     private unowned(unsafe) let loop: ServerLoop
@@ -25,18 +31,21 @@ final class Connection: EventHandler {
     @exclusivity(unchecked) private var output = OutputQueue()
     /// The queue cap past which a WebSocket or event-stream client is closed as a slow consumer.
     @exclusivity(unchecked) private var outputCap: Int
-    @exclusivity(unchecked) var isQueuedForFlush = false
-    /// The window this client lets us compress with (permessage-deflate), 0 when it did not
-    /// negotiate compression. Read per delivery, so a plain field rather than the machine's state.
-    @exclusivity(unchecked) private(set) var deflateWindowBits = 0
     /// The queue size last added to the loop's total (`ServerLoop.queuedOutputBytes`):
     /// accounted once per flush, not per frame, so delivery stays free of the bookkeeping.
     @exclusivity(unchecked) private var accountedOutputBytes = 0
     /// Bytes the kernel has taken from this connection's queue, that figure at the previous
     /// tick, and how many ticks in a row output waited and none of it was written.
-    @exclusivity(unchecked) private var writtenBytes = 0
-    private var writtenBytesAtLastTick = 0
-    private var ticksWithoutProgress = 0
+    /// Only compared for a change, so they wrap at 32 bits (they would miss progress only if
+    /// exactly a multiple of 4 GiB were written within one tick): 8 bytes less per connection.
+    @exclusivity(unchecked) private var writtenBytes: UInt32 = 0
+    private var writtenBytesAtLastTick: UInt32 = 0
+    private var ticksWithoutProgress: UInt8 = 0
+    /// The window this client lets us compress with (permessage-deflate), 0 when it did not
+    /// negotiate compression. A plain field rather than the machine's state, as fan-out reads
+    /// it; one byte (windows are 8-15 bits), as every idle connection carries it.
+    @exclusivity(unchecked) private var deflateWindow: UInt8 = 0
+    var deflateWindowBits: Int { Int(deflateWindow) }
     /// Output has waited, none of it taken by the client, for about a second (4 ticks): a
     /// client that reads, even slowly or after a short pause, is not stalled.
     var isStalled: Bool { ticksWithoutProgress >= 4 }
@@ -48,25 +57,21 @@ final class Connection: EventHandler {
     /// it per delivery.
     /// Read per delivery (which framing to send): unchecked exclusivity, loop-thread only.
     @exclusivity(unchecked) private(set) var isEventStream = false
+    /// Neither an event stream nor compressing: fan-out queues it the plain WebSocket frame.
+    /// One flag for the one question fan-out asks per delivery.
+    @exclusivity(unchecked) private(set) var takesPlainFrames = true
     private var wantsWritable = false
     /// A TLS read that must first write (handshake, key update) waits for EPOLLOUT.
     private var readWaitsForWritable = false
-    private var registeredInterest: Epoll.Interest = .readable
+    @exclusivity(unchecked) var isQueuedForFlush = false
 
-    init(fd: Int32, stream: ByteStream, serial: UInt64, loop: ServerLoop, nowMs: Int64) {
+    init(fd: Int32, tls: TLSStream?, serial: UInt64, loop: ServerLoop, nowMs: Int64) {
         self.fd = fd
-        self.stream = stream
+        self.tls = tls
         self.serial = serial
         self.loop = loop
-        let config = loop.config
-        let settings = ConnectionStateMachine.Settings(
-            httpLimits: loop.httpLimits,
-            headerTimeoutMs: Int64(config.headerTimeoutSeconds) * 1000,
-            closeTimeoutMs: Int64(config.closeTimeoutSeconds) * 1000,
-            pingIntervalMs: Int64(config.pingIntervalSeconds) * 1000,
-            heartbeatIntervalMs: Int64(config.pingIntervalSeconds) * 1000)
-        machine = ConnectionStateMachine(settings: settings, nowMs: nowMs)
-        outputCap = config.maxOutputBytes
+        machine = ConnectionStateMachine(sharedSettings: loop.connectionSettings, nowMs: nowMs)
+        outputCap = loop.config.maxOutputBytes
     }
 
     var queuedOutputBytes: Int { output.byteCount }
@@ -99,7 +104,7 @@ final class Connection: EventHandler {
         }
         repeat {
             let buffer = loop.readBuffer
-            switch stream.read(into: buffer) {
+            switch streamRead(into: buffer) {
             case .bytes(let n):
                 machine.received(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 processInput()
@@ -117,7 +122,17 @@ final class Connection: EventHandler {
                 closeNow()
                 return
             }
-        } while isOpen && stream.hasPendingInput
+        } while isOpen && (tls?.hasPendingInput ?? false)
+    }
+
+    private func streamRead(into buffer: UnsafeMutableRawBufferPointer) -> StreamIO {
+        if let tls { return tls.read(into: buffer) }
+        return SocketStream.read(fd: fd, into: buffer)
+    }
+
+    private func streamWrite(_ chunks: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> StreamIO {
+        if let tls { return tls.write(chunks) }
+        return SocketStream.write(fd: fd, chunks)
     }
 
     /// Acts on buffered input until the machine needs more bytes, an answer, or a drain.
@@ -152,13 +167,15 @@ final class Connection: EventHandler {
             loop.metrics.countRequest(status: 101)
             send(response)
             outputCap = maxOutputBytes
-            deflateWindowBits = machine.webSocketStatus?.deflate?.serverWindowBits ?? 0
+            deflateWindow = UInt8(clamping: machine.webSocketStatus?.deflate?.serverWindowBits ?? 0)
+            takesPlainFrames = deflateWindow == 0
             loop.webSocketOpened(self)
         case .openEventStream(let response, let maxOutputBytes):
             loop.metrics.countRequest(status: 200)
             send(response)
             outputCap = maxOutputBytes
             isEventStream = true
+            takesPlainFrames = false
             loop.eventStreamOpened(self)
         case .handleMessage(let message):
             loop.handleMessage(message, on: self)
@@ -196,17 +213,24 @@ final class Connection: EventHandler {
     func sendFrame(_ frame: [UInt8]) {
         guard machine.acceptsFrames else { return }
         if output.byteCount + frame.count > outputCap {
-            loop.metrics.slowConsumersClosed.add(1, ordering: .relaxed)
-            loop.logLimitHit("slow consumer", "a WebSocket passed --max-output-bytes (\(outputCap)); closed with 1013")
-            output.discardUnstarted()
-            if isEventStream {
-                endEventStream()
-            } else {
-                startClose(code: CloseCode.tryAgainLater, reason: "slow consumer: resume with since")
-            }
+            closeAsSlowConsumer()
             return
         }
         send(frame)
+    }
+
+    /// Apart from `sendFrame`, which runs once per delivery: kept out of line, so the
+    /// delivery loop's code stays small.
+    @inline(never)
+    private func closeAsSlowConsumer() {
+        loop.metrics.slowConsumersClosed.add(1, ordering: .relaxed)
+        loop.logLimitHit("slow consumer", "a WebSocket passed --max-output-bytes (\(outputCap)); closed with 1013")
+        output.discardUnstarted()
+        if isEventStream {
+            endEventStream()
+        } else {
+            startClose(code: CloseCode.tryAgainLater, reason: "slow consumer: resume with since")
+        }
     }
 
     /// Queues one whole message, compressed with the loop's shared compressor when this
@@ -256,13 +280,13 @@ final class Connection: EventHandler {
             // The loop's read buffer is free here: a read's bytes are copied out (into the
             // parser or reader) before anything else runs.
             _ = output.drain(scratch: loop.readBuffer) { slices in
-                outcome = stream.write(slices)
+                outcome = streamWrite(slices)
                 if case .bytes(let n) = outcome { return n }
                 return nil
             }
             switch outcome {
             case .bytes(let n) where n > 0:
-                writtenBytes &+= n
+                writtenBytes &+= UInt32(truncatingIfNeeded: n)
                 continue
             case .bytes, .wouldBlockWrite, .wouldBlockRead:
                 if !wantsWritable { wantsWritable = true; updateInterest() }
@@ -318,7 +342,11 @@ final class Connection: EventHandler {
 
     /// Deadlines and pings; called from the loop's tick.
     func tick(nowMs: Int64) {
-        if !output.isEmpty && writtenBytes == writtenBytesAtLastTick { ticksWithoutProgress += 1 } else { ticksWithoutProgress = 0 }
+        if !output.isEmpty && writtenBytes == writtenBytesAtLastTick {
+            if ticksWithoutProgress < .max { ticksWithoutProgress += 1 }
+        } else {
+            ticksWithoutProgress = 0
+        }
         writtenBytesAtLastTick = writtenBytes
         perform(machine.tick(nowMs: nowMs))
     }
@@ -333,6 +361,6 @@ final class Connection: EventHandler {
         output = OutputQueue()
         accountOutput()
         loop.connectionClosed(self)
-        stream.close()
+        if let tls { tls.close() } else { Socket.close(fd) }
     }
 }

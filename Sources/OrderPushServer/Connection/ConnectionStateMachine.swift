@@ -16,6 +16,14 @@ import WebSocket
 /// Each state carries its own data, so there is no parser without HTTP and no reader without
 /// WebSocket. Transitions that mutate a payload first move it out of `state` (`take()`), so
 /// the parser's and reader's buffers stay uniquely referenced and are never copied.
+///
+/// Memory: an idle WebSocket is what a server holds by the thousand, so the machine's inline
+/// size is kept to what such a connection needs (docs/BENCHMARKS.md, "Idle memory per
+/// connection"): the settings are shared by all machines of a loop (`SharedSettings`), the
+/// HTTP state lives in its own allocation (`HTTPState` is a class, freed at the upgrade), and
+/// the WebSocket reader exists only while a frame or message is in progress
+/// (`WebSocketState.readerBox`). The machine has one owner and is never copied, so these
+/// references are never shared between machines.
 struct ConnectionStateMachine {
     struct Settings {
         var httpLimits = HTTPParserLimits()
@@ -29,6 +37,13 @@ struct ConnectionStateMachine {
         /// Pipelined requests stop being processed while this much output waits, so a client
         /// that sends without reading cannot make us queue without bound.
         var pipelineOutputPause = 256 * 1024
+    }
+
+    /// One `Settings` for every machine of a loop: a reference per connection instead of
+    /// the whole value.
+    final class SharedSettings {
+        let value: Settings
+        init(_ value: Settings) { self.value = value }
     }
 
     enum Phase { case http, webSocket, streaming, lingering, closed }
@@ -67,7 +82,9 @@ struct ConnectionStateMachine {
         let version: HTTPVersion
     }
 
-    struct HTTPState {
+    /// A class: its parser is large, and keeping it inline would make every upgraded
+    /// connection carry its room. Allocated per connection, freed at the upgrade.
+    final class HTTPState {
         var parser: HTTPRequestParser
         /// Header deadline of the request being read, or the keep-alive idle limit.
         var deadlineMs: Int64
@@ -75,26 +92,78 @@ struct ConnectionStateMachine {
         var pending: PendingRequest?
         /// The client half-closed: answer what it sent, then close.
         var peerFinished = false
+
+        init(parser: HTTPRequestParser, deadlineMs: Int64) {
+            self.parser = parser
+            self.deadlineMs = deadlineMs
+        }
+    }
+
+    /// The reader of a WebSocket while it holds something (a partial frame, an open message,
+    /// an inflater, buffered input, or its stopped state).
+    final class ReaderBox {
+        var reader: WebSocketReader
+        init(_ reader: WebSocketReader) { self.reader = reader }
     }
 
     struct WebSocketState {
-        var reader: WebSocketReader
-        let session: WebSocketSession
+        /// nil while the reader is at rest (`WebSocketReader.isAtRest`): a fresh reader made
+        /// from the session's limits reads the next frame exactly as the old one would. Most WebSockets
+        /// are idle most of the time, and the reader's ~150 bytes (and any buffer capacity
+        /// it kept) would otherwise stay with each one.
+        private var readerBox: ReaderBox?
+        /// What the state keeps of the application's `WebSocketSession`: its output cap and
+        /// message rate are used once, at the upgrade, so they are not carried (32 B less).
+        let endpoint: WebSocketSession.Endpoint
+        let maxMessageBytes: Int
+        let deflate: DeflateParameters?
         var closeSent = false
         /// When the close handshake we started gives up (set with `closeSent`).
         var closeDeadlineMs: Int64 = .max
         var lastInboundMs: Int64
-        var pingSentAtMs: Int64?
+        /// When the unanswered ping went out; nil: none is outstanding. Stored as a plain
+        /// Int64 (`.min` for none): an optional's tag byte would cost 8 bytes of padding here.
+        var pingSentAtMs: Int64? {
+            get { pingSentAt == .min ? nil : pingSentAt }
+            set { pingSentAt = newValue ?? .min }
+        }
+        private var pingSentAt: Int64 = .min
         var messageBucket: TokenBucket?
 
         init(session: WebSocketSession, nowMs: Int64) {
-            reader = WebSocketReader(maxMessageBytes: session.maxMessageBytes, inflation: session.deflate?.inflation)
-            self.session = session
+            endpoint = session.endpoint
+            maxMessageBytes = session.maxMessageBytes
+            deflate = session.deflate
             lastInboundMs = nowMs
             messageBucket = session.messageRate.map {
                 TokenBucket(capacity: Double($0.burst), ratePerSecond: Double($0.perSecond), nowMs: nowMs)
             }
         }
+
+        /// Buffers bytes from the client (see `WebSocketReader.feed`), making the reader if
+        /// it was at rest.
+        mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+            guard !bytes.isEmpty else { return }
+            let box: ReaderBox
+            if let current = readerBox {
+                box = current
+            } else {
+                box = ReaderBox(WebSocketReader(maxMessageBytes: maxMessageBytes, inflation: deflate?.inflation))
+                readerBox = box
+            }
+            box.reader.feed(bytes)
+        }
+
+        /// The next complete item (see `WebSocketReader.next`); a reader left at rest is freed.
+        mutating func nextItem() -> WebSocketInbound? {
+            guard let box = readerBox else { return nil }
+            if let item = box.reader.next() { return item }
+            if box.reader.isAtRest { readerBox = nil }
+            return nil
+        }
+
+        /// Whether a reader is held (it is not at rest).
+        var holdsReader: Bool { readerBox != nil }
     }
 
     /// An event stream (`text/event-stream`) after its response head: the body runs until the
@@ -118,7 +187,8 @@ struct ConnectionStateMachine {
         case transitioning
     }
 
-    let settings: Settings
+    private let sharedSettings: SharedSettings
+    var settings: Settings { sharedSettings.value }
     private(set) var state: State
     /// Mirrors "WebSocket open and no close sent" or "event stream open and not ended", so the
     /// per-delivery `sendFrame` reads one flag instead of matching the state and copying its
@@ -131,7 +201,13 @@ struct ConnectionStateMachine {
     private(set) var closesAfterFlush = false
 
     init(settings: Settings, nowMs: Int64) {
-        self.settings = settings
+        self.init(sharedSettings: SharedSettings(settings), nowMs: nowMs)
+    }
+
+    /// A machine using `sharedSettings`, which its loop's other machines use too.
+    init(sharedSettings: SharedSettings, nowMs: Int64) {
+        self.sharedSettings = sharedSettings
+        let settings = sharedSettings.value
         state = .http(HTTPState(parser: HTTPRequestParser(limits: settings.httpLimits),
                                 deadlineMs: nowMs + settings.headerTimeoutMs))
     }
@@ -148,7 +224,7 @@ struct ConnectionStateMachine {
 
     var webSocketStatus: WebSocketStatus? {
         guard case .webSocket(let ws) = state else { return nil }
-        return WebSocketStatus(endpoint: ws.session.endpoint, closeSent: ws.closeSent, deflate: ws.session.deflate)
+        return WebSocketStatus(endpoint: ws.endpoint, closeSent: ws.closeSent, deflate: ws.deflate)
     }
 
     /// What the application chose for the event stream; nil unless streaming.
@@ -188,12 +264,12 @@ struct ConnectionStateMachine {
     /// Buffers bytes from the peer. Nothing is parsed until `nextInput`.
     mutating func received(_ bytes: UnsafeRawBufferPointer) {
         switch take() {
-        case .http(var http):
+        case .http(let http):
             // After a final answer, what the client still sends is dropped, not buffered.
             if !closesAfterFlush { http.parser.feed(bytes) }
             state = .http(http)
         case .webSocket(var ws):
-            if !closesAfterFlush { ws.reader.feed(bytes) }
+            if !closesAfterFlush { ws.feed(bytes) }
             state = .webSocket(ws)
         case let other:
             // Lingering: draining what the peer still sends before our close. Streaming:
@@ -206,8 +282,8 @@ struct ConnectionStateMachine {
     /// (more bytes needed, an answer awaited, output to drain first, or closing).
     mutating func nextInput(nowMs: Int64, queuedOutputBytes: Int, shuttingDown: Bool) -> Action {
         switch take() {
-        case .http(var http):
-            let action = nextHTTP(&http, nowMs: nowMs, queuedOutputBytes: queuedOutputBytes, shuttingDown: shuttingDown)
+        case .http(let http):
+            let action = nextHTTP(http, nowMs: nowMs, queuedOutputBytes: queuedOutputBytes, shuttingDown: shuttingDown)
             state = .http(http)
             return action
         case .webSocket(var ws):
@@ -221,7 +297,7 @@ struct ConnectionStateMachine {
         }
     }
 
-    private mutating func nextHTTP(_ http: inout HTTPState, nowMs: Int64, queuedOutputBytes: Int, shuttingDown: Bool) -> Action {
+    private mutating func nextHTTP(_ http: HTTPState, nowMs: Int64, queuedOutputBytes: Int, shuttingDown: Bool) -> Action {
         guard http.pending == nil, !closesAfterFlush, queuedOutputBytes < settings.pipelineOutputPause else { return .none }
         let event: HTTPParserEvent?
         do {
@@ -250,7 +326,7 @@ struct ConnectionStateMachine {
     /// The application's answer to the last `.handleRequest`.
     mutating func requestHandled(_ outcome: RequestOutcome, nowMs: Int64) -> Action {
         let current = take()
-        guard case .http(var http) = current, let pending = http.pending else {
+        guard case .http(let http) = current, let pending = http.pending else {
             state = current
             return .none
         }
@@ -266,7 +342,7 @@ struct ConnectionStateMachine {
         case .upgrade(let response, let session):
             let leftover = http.parser.takeBufferedBytes()
             var ws = WebSocketState(session: session, nowMs: nowMs)
-            if !leftover.isEmpty { ws.reader.feed(leftover) }
+            leftover.withUnsafeBytes { ws.feed($0) }
             state = .webSocket(ws)
             acceptsFrames = true
             return .openWebSocket(response: response.serialize(keepAlive: true), maxOutputBytes: session.maxOutputBytes)
@@ -282,7 +358,7 @@ struct ConnectionStateMachine {
     /// The answer of a `.deferred` request; reading resumes with the next `nextInput`.
     mutating func deferredAnswerReady(_ response: HTTPResponse, shuttingDown: Bool) -> Action {
         let current = take()
-        guard case .http(var http) = current, let pending = http.pending else {
+        guard case .http(let http) = current, let pending = http.pending else {
             state = current
             return .none
         }
@@ -301,7 +377,7 @@ struct ConnectionStateMachine {
     }
 
     private mutating func nextWebSocket(_ ws: inout WebSocketState, nowMs: Int64, queuedOutputBytes: Int) -> Action {
-        while !closesAfterFlush, let item = ws.reader.next() {
+        while !closesAfterFlush, let item = ws.nextItem() {
             // Any frame from the client proves it is alive, not only a pong.
             ws.lastInboundMs = nowMs
             ws.pingSentAtMs = nil
@@ -350,7 +426,7 @@ struct ConnectionStateMachine {
     /// The peer closed its sending half (a read returned end of stream).
     mutating func peerClosed(queuedOutputBytes: Int) -> Action {
         switch take() {
-        case .http(var http):
+        case .http(let http):
             let hasWork = http.pending != nil || queuedOutputBytes > 0 || (!http.parser.isIdle && !closesAfterFlush)
             if hasWork && !http.peerFinished {
                 // Half-closed client (e.g. `printf ... | nc`): still answer what it sent.

@@ -14,6 +14,8 @@ final class ServerLoop {
     let metrics: ServerMetrics
     let logger: Logger
     let httpLimits: HTTPParserLimits
+    /// The protocol settings of every connection on this loop, shared by their machines.
+    let connectionSettings: ConnectionStateMachine.SharedSettings
     let mailbox: Mailbox<LoopMessage>
     /// Every loop's mailbox, this one's included, for messages that reach all loops.
     let group: LoopGroup
@@ -60,6 +62,12 @@ final class ServerLoop {
         self.group = group
         eventLoop = try EventLoop()
         httpLimits = HTTPParserLimits(maxHeaderBytes: config.maxHeaderBytes, maxBodyBytes: config.maxBodyBytes)
+        connectionSettings = ConnectionStateMachine.SharedSettings(ConnectionStateMachine.Settings(
+            httpLimits: httpLimits,
+            headerTimeoutMs: Int64(config.headerTimeoutSeconds) * 1000,
+            closeTimeoutMs: Int64(config.closeTimeoutSeconds) * 1000,
+            pingIntervalMs: Int64(config.pingIntervalSeconds) * 1000,
+            heartbeatIntervalMs: Int64(config.pingIntervalSeconds) * 1000))
         staticFiles = StaticFiles(root: config.webRoot)
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         try eventLoop.register(mailbox.wakeup.fd, interest: .readable, handler: MailboxHandler(loop: self))
@@ -97,19 +105,17 @@ final class ServerLoop {
             OverCapacity.refuse(fd, plainHTTP: tls == nil, scratch: readBuffer)
             return
         }
-        let stream: ByteStream
+        var session: TLSStream?
         if let tls {
-            guard let session = try? TLSStream(fd: fd, context: tls) else {
+            guard let made = try? TLSStream(fd: fd, context: tls) else {
                 group.connectionEnded()
                 Socket.close(fd)
                 return
             }
-            stream = session
-        } else {
-            stream = SocketStream(fd: fd)
+            session = made
         }
         nextSerial += 1
-        let connection = Connection(fd: fd, stream: stream, serial: nextSerial, loop: self,
+        let connection = Connection(fd: fd, tls: session, serial: nextSerial, loop: self,
                                     nowMs: MonotonicClock.nowMilliseconds())
         do {
             try eventLoop.register(fd, interest: .readable, handler: connection)
@@ -298,8 +304,14 @@ final class ServerLoop {
                 // payload's reference count is not touched per delivery (it would bounce
                 // between the cores).
                 var framed = FramedEvent(payload: payload, compressor: messageCompressor)
+                // Bound once, borrowed by every plain delivery (see `FramedEvent.webSocketFrame`).
+                let plain = framed.webSocketFrame
                 for connection in broadcastClients.values {
-                    connection.sendFrame(framed.bytes(for: connection))
+                    if connection.takesPlainFrames {
+                        connection.sendFrame(plain)
+                    } else {
+                        connection.sendFrame(framed.framedOnFirstNeed(for: connection))
+                    }
                 }
                 metrics.messagesDelivered.add(broadcastClients.count, ordering: .relaxed)
             case .reloadTLS(let certificate, let privateKey):

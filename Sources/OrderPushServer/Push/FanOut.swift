@@ -58,10 +58,16 @@ final class FanOut {
     private func send(_ event: StoredEvent, channel: String) {
         guard let subscribers = registry.connections(on: channel), !subscribers.isEmpty else { return }
         var framed = FramedEvent(event, channel: channel, compressor: compressor)
+        // Bound once, borrowed by every plain delivery (see `FramedEvent.webSocketFrame`).
+        let plain = framed.webSocketFrame
         var delivered = 0
         for connection in subscribers {
             if !skipThrough.isEmpty, let through = skipThrough[connection.serial]?[channel], event.seq <= through { continue }
-            connection.sendFrame(framed.bytes(for: connection))
+            if connection.takesPlainFrames {
+                connection.sendFrame(plain)
+            } else {
+                connection.sendFrame(framed.framedOnFirstNeed(for: connection))
+            }
             delivered += 1
         }
         metrics.messagesDelivered.add(delivered, ordering: .relaxed)

@@ -33,8 +33,12 @@ struct FramedEvent {
     private let eventName: String
     private let eventID: String?
     private let compressor: MessageCompressor
-    /// The plain WebSocket frame, made at once: most subscribers take it.
-    private let webSocketFrame: [UInt8]
+    /// The plain WebSocket frame, made at once: most subscribers take it
+    /// (`Connection.takesPlainFrames`). A loop over many subscribers binds it to a local
+    /// constant once and passes that to each plain one: the delivery then borrows it, where
+    /// copying it out of this value per delivery (`bytes(for:)`) costs a retain and a
+    /// release each (callgrind, docs/BENCHMARKS.md "What the profiles led to").
+    let webSocketFrame: [UInt8]
     /// By window size; a nil frame: compressing did not pay (tiny message), send it plain.
     private var compressedFrames: [(windowBits: Int, frame: [UInt8]?)] = []
     private var eventStreamFrame: [UInt8]?
@@ -62,11 +66,14 @@ struct FramedEvent {
     /// delivery.
     @inline(__always)
     mutating func bytes(for connection: Connection) -> [UInt8] {
-        if connection.deflateWindowBits == 0, !connection.isEventStream { return webSocketFrame }
+        if connection.takesPlainFrames { return webSocketFrame }
         return framedOnFirstNeed(for: connection)
     }
 
-    private mutating func framedOnFirstNeed(for connection: Connection) -> [UInt8] {
+    /// The bytes for a connection that does not take the plain frame (an event stream, or a
+    /// permessage-deflate client), framed on the first such connection and kept for the next.
+    @inline(never)
+    mutating func framedOnFirstNeed(for connection: Connection) -> [UInt8] {
         if connection.isEventStream {
             if let eventStreamFrame { return eventStreamFrame }
             let frame = ServerSentEvents.event(id: eventID, name: eventName, data: payload)
