@@ -45,6 +45,18 @@ public struct JWTVerifier: Sendable {
     ///   - now: the current time in seconds since the Unix epoch.
     /// - Throws: `JWTError` for any malformed, forged, unsupported or expired token.
     public func verify(_ token: String, now: Int64) throws(JWTError) -> Claims {
+        try verifiedToken(token, now: now).claims
+    }
+
+    /// What `verify` found in a valid token, with its `nbf`, so a cache can repeat the time
+    /// checks (`checkTimes`) without the decoding and the MAC.
+    public struct VerifiedToken: Sendable, Equatable {
+        public let claims: Claims
+        public let notBefore: Int64?
+    }
+
+    /// `verify`, keeping the token's `nbf`.
+    public func verifiedToken(_ token: String, now: Int64) throws(JWTError) -> VerifiedToken {
         let bytes = Array(token.utf8)
         guard !bytes.isEmpty else { throw .malformed("empty token") }
         guard bytes.count <= Self.maxTokenLength else { throw .malformed("token longer than \(Self.maxTokenLength) bytes") }
@@ -66,7 +78,7 @@ public struct JWTVerifier: Sendable {
         guard Digest.constantTimeEquals(expected, signature) else { throw .badSignature }
 
         let payload = try Self.jsonObject(parts[1], part: "payload")
-        return try claims(from: payload, now: now)
+        return try verifiedClaims(from: payload, now: now)
     }
 
     private static func checkHeader(_ header: [String: JSONValue]) throws(JWTError) {
@@ -80,7 +92,7 @@ public struct JWTVerifier: Sendable {
         guard header["crit"] == nil else { throw .malformed("header has \"crit\" extensions, none are supported") }
     }
 
-    private func claims(from payload: [String: JSONValue], now: Int64) throws(JWTError) -> Claims {
+    private func verifiedClaims(from payload: [String: JSONValue], now: Int64) throws(JWTError) -> VerifiedToken {
         guard let subValue = payload["sub"] else { throw .missingClaim("sub") }
         guard case .string(let sub) = subValue, !sub.isEmpty else { throw .invalidClaim("sub") }
 
@@ -91,15 +103,24 @@ public struct JWTVerifier: Sendable {
 
         guard let expValue = payload["exp"] else { throw .missingClaim("exp") }
         guard let exp = expValue.int64Value else { throw .invalidClaim("exp") }
-
-        // Int128 so that exp or nbf near Int64's limits cannot overflow the comparison.
-        let now128 = Int128(now), leeway = Int128(leewaySeconds)
-        guard now128 <= Int128(exp) + leeway else { throw .expired }
+        var notBefore: Int64?
         if let nbfValue = payload["nbf"] {
             guard let nbf = nbfValue.int64Value else { throw .invalidClaim("nbf") }
+            notBefore = nbf
+        }
+        let verified = VerifiedToken(claims: Claims(sub: sub, role: role, exp: exp), notBefore: notBefore)
+        try checkTimes(verified, now: now)
+        return verified
+    }
+
+    /// The time checks of `verify` alone: `exp` and `nbf` against `now`, with the leeway.
+    public func checkTimes(_ token: VerifiedToken, now: Int64) throws(JWTError) {
+        // Int128 so that exp or nbf near Int64's limits cannot overflow the comparison.
+        let now128 = Int128(now), leeway = Int128(leewaySeconds)
+        guard now128 <= Int128(token.claims.exp) + leeway else { throw .expired }
+        if let nbf = token.notBefore {
             guard now128 + leeway >= Int128(nbf) else { throw .notYetValid }
         }
-        return Claims(sub: sub, role: role, exp: exp)
     }
 
     private static func jsonObject(_ part: ArraySlice<UInt8>, part name: String) throws(JWTError) -> [String: JSONValue] {

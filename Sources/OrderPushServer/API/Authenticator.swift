@@ -4,8 +4,12 @@ import Reactor
 
 /// Who is calling: the claims of the bearer token in `Authorization`, or (for WebSocket
 /// handshakes, which browsers cannot give headers) in the `access_token` query parameter.
+/// Tokens already verified are answered from a per-loop `VerifiedTokenCache` (time checks
+/// repeated); a new verifier (SIGHUP reload) comes with a new, empty cache.
 struct Authenticator {
-    let verifier: JWTVerifier
+    private let tokens: VerifiedTokenCache
+
+    init(verifier: JWTVerifier) { tokens = VerifiedTokenCache(verifier: verifier) }
 
     func claims(of request: HTTPRequest, allowQueryToken: Bool) -> Result<Claims, HTTPResponseError> {
         var token: String?
@@ -22,7 +26,7 @@ struct Authenticator {
             return .failure(Self.unauthorized("a bearer token is required"))
         }
         do {
-            return .success(try verifier.verify(token, now: WallClock.nowSeconds()))
+            return .success(try tokens.verify(token, now: WallClock.nowSeconds()))
         } catch {
             // The reason, never the token.
             return .failure(Self.unauthorized("invalid token: \(error.message)"))
