@@ -6,16 +6,15 @@ import Orders
 import Storage
 
 /// `GET /api/orders?since=N&epoch=E&limit=L`: the polling fallback of docs/PROTOCOL.md §4,
-/// read from the event log and the orders.
+/// read from the event log and the orders. The whole answer is one read job
+/// (`OrderService` hands it to `StoreReads`), run against the store it is given.
 ///
 /// The cursor only moves when the caller is given events: with nothing new the answer
 /// (and its ETag) stays the same, so a client polling every 5 s gets a body-less 304.
-struct PollingEndpoint {
-    let store: any OrderStore
+struct PollingEndpoint: Sendable {
     let pollLimit: Int
-    let reads: ReadFailureLog
 
-    func poll(_ request: HTTPRequest, claims: Claims) -> HTTPResponse {
+    func poll(_ request: HTTPRequest, claims: Claims, store: any OrderStore) throws -> HTTPResponse {
         let epoch = store.epoch
         let userScope = claims.role == .user ? claims.sub : nil
         let channel = userScope.map { "user:" + $0 } ?? "admin"
@@ -37,7 +36,7 @@ struct PollingEndpoint {
         if let e = request.queryValue("epoch"), !epoch.isEmpty, e != epoch, since != nil {
             return APIResponses.cursorExpired("this cursor belongs to another event history (epoch); reload without since")
         }
-        return reads.respond {
+        return try {
             let head = try store.head()
             var orders: [Order]
             var events: [StoredEvent] = []
@@ -84,7 +83,7 @@ struct PollingEndpoint {
             response.headers.add("ETag", etag)
             response.headers.add("Cache-Control", "no-cache")
             return response
-        }
+        }()
     }
 
     /// Who the answer is for, in its ETag: "a" for the admin view, else a hash of the user's

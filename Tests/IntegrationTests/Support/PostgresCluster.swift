@@ -65,6 +65,12 @@ final class PostgresCluster: @unchecked Sendable {
     }
 
     /// `pg_ctl stop -m fast`: open connections are closed, the server is gone until `start()`.
+    /// A `psql` session on this cluster that runs `statement` inside an open transaction and
+    /// keeps it open (with whatever lock it took) until `PsqlTransaction.finish()`.
+    func openTransaction(_ statement: String) throws -> PsqlTransaction {
+        try PsqlTransaction(psql: runner.bindir + "/psql", url: url, statement: statement)
+    }
+
     func stop() throws { try runner.run("pg_ctl", ["-D", folder + "/data", "-m", "fast", "-w", "stop"]) }
 
     /// Starts it again on the same port with the same data.
@@ -158,6 +164,13 @@ private struct PostgresCommandRunner {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The server pg_ctl starts outlives the call: it must not inherit the test process's
+        // other descriptors (a pipe another test waits to see closed would never close).
+        // (glibc 2.34+; not in the Swift Glibc module's headers, so looked up by name.)
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+        }
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid: pid_t = 0
@@ -174,4 +187,46 @@ private struct PostgresCommandRunner {
         }
         return (exitCode, text)
     }
+}
+
+/// A `psql` client process with a transaction open: what another application holding a
+/// lock looks like to the server (no hook in the server is involved).
+final class PsqlTransaction {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var finished = false
+
+    init(psql: String, url: String, statement: String) throws {
+        process.executableURL = URL(fileURLWithPath: psql)
+        process.arguments = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url]
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        _ = try query("BEGIN; \(statement); SELECT 'statement-done';", until: "statement-done")
+    }
+
+    /// Sends `sql` and reads the session's output until it contains `marker`.
+    func query(_ sql: String, until marker: String) throws -> String {
+        input.fileHandleForWriting.write(Data((sql + "\n").utf8))
+        var text = ""
+        while !text.contains(marker) {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { throw TestFailure("psql ended: \(text)") }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return text
+    }
+
+    /// Commits (releasing the locks) and ends the session.
+    func finish() {
+        guard !finished else { return }
+        finished = true
+        input.fileHandleForWriting.write(Data("COMMIT;\n".utf8))
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    deinit { finish() }
 }
