@@ -10,6 +10,7 @@
 # 2. fan-out: SUBSCRIBERS_PER_NODE admin subscribers on every node (straight to the nodes:
 #    HAProxy's 20 000 descriptors hold only ~9 900 proxied connections), orders POSTed on
 #    node1, delivery latency on all (loadgen orders), beside one SQLite node
+#    VIA_BALANCER=N: also N subscribers in all through HAProxy (N <= ~9 000 here)
 # 3. connections held: IDLE_PER_NODE idle WebSockets on each node, RSS per connection
 # SECTIONS=01 runs only those sections (default 0123).
 # Needs: wrk, haproxy, postgresql; builds orderpush and loadgen (release) unless
@@ -113,6 +114,14 @@ tail -4 "$tmp/lg1.err"
 "$LOADGEN" orders --port "${ports[0]}" --subscriber-ports "$(IFS=,; echo "${ports[*]}")" -s $((SUBS * 3)) --token "$TOKEN" \
   -m 200 -r 20 --timeout 300 --label "pg-3nodes-$SUBS-each" 2>"$tmp/lg2.err" | grep '"result"' || tail -5 "$tmp/lg2.err"
 tail -4 "$tmp/lg2.err"
+if [ -n "${VIA_BALANCER:-}" ]; then
+  # The same through HAProxy: VIA_BALANCER subscribers in all (a proxied connection holds
+  # two of HAProxy's descriptors: ~9 900 at most under a 20 000-descriptor cap), spread
+  # over the nodes by leastconn; orders still POSTed on node1.
+  "$LOADGEN" orders --port "${ports[0]}" --subscriber-ports "$balancer" -s "$VIA_BALANCER" --token "$TOKEN" \
+    -m 200 -r 20 --timeout 300 --label "pg-3nodes-via-haproxy-$VIA_BALANCER" 2>"$tmp/lg3.err" | grep '"result"' || tail -5 "$tmp/lg3.err"
+  tail -4 "$tmp/lg3.err"
+fi
 
 fi
 

@@ -264,6 +264,87 @@ struct ClusterTests {
         }
     }
 
+    /// A read stuck in PostgreSQL (a table locked by another session, from outside the
+    /// server) holds a reader thread, never the loop: on a node with one loop, while
+    /// `GET /api/orders/{id}` waits for the lock, `/healthz`, a WebSocket ping, a live
+    /// subscribe and a subscribe that replays from the log are all answered; and once the
+    /// lock is released the stuck GET is answered, correctly, on its own connection, with the
+    /// request pipelined behind it answered after it.
+    @Test func aReadStuckInTheDatabaseDoesNotHoldUpTheLoop() throws {
+        let cluster = try Nodes(count: 1)
+        defer { cluster.stopAll() }
+        let admin = cluster.admin
+        let created = try cluster.client(0).createOrder(token: admin, body: OrderBody.simple(userId: "held"))
+
+        let lock = try cluster.database.openTransaction("LOCK TABLE tracking_history IN ACCESS EXCLUSIVE MODE")
+        defer { lock.finish() }
+        // Two pipelined requests: the GET that reads the locked table, then a health check
+        // that must be answered after it, on this connection.
+        let stuck = try cluster.client(0, timeout: 30)
+        stuck.send("GET /api/orders/\(created.id) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n\r\n"
+                   + "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        // The server's read is waiting for the lock (seen from PostgreSQL, not timed).
+        #expect(try Self.waitForLockWaiter(lock), "the GET never waited for the lock")
+
+        // The loop serves everyone else meanwhile.
+        let health = try #require(try cluster.client(0).request("GET", "/healthz"))
+        #expect(health.status == 200)
+        let live = try PushSession(port: cluster.nodes[0].port, token: admin, timeoutSeconds: 20)
+        try live.subscribed("admin")
+        live.client.send(TestClient.frame(opcode: 0x9, payload: Array("still-here".utf8)))
+        let pong = live.client.readFrame()
+        #expect(pong?.opcode == 0xA && pong?.text == "still-here")
+        // A replay reads the events table (not locked), on another reader thread.
+        let replaying = try PushSession(port: cluster.nodes[0].port, token: admin, timeoutSeconds: 20)
+        try replaying.subscribed("admin", since: 0)
+        #expect(Self.seqs(replaying, count: 1) == [created.seq])
+
+        lock.finish()
+        let answer = try #require(stuck.readResponse(), "no answer to the stuck GET once the lock was released")
+        #expect(answer.status == 200)
+        #expect((answer.json?["order"] as? [String: Any])?["id"] as? String == created.id)
+        let next = try #require(stuck.readResponse())
+        #expect(next.status == 200 && next.json?["status"] as? String == "ok")
+    }
+
+    /// Waits (generously, without timing anything) until a server session waits for a lock.
+    static func waitForLockWaiter(_ session: PsqlTransaction) throws -> Bool {
+        for _ in 0..<300 {
+            // Inside a transaction the activity view is a snapshot, unless cleared.
+            let answer = try session.query("SELECT pg_stat_clear_snapshot(); SELECT 'waiting=' || count(*) || ';' "
+                                           + "FROM pg_stat_activity WHERE wait_event_type = 'Lock';", until: ";")
+            if !answer.contains("waiting=0;") { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    /// A subscribe whose cursor check waits for the database (the log's row locked by
+    /// another session) holds the messages sent after it: they are answered after it, in
+    /// order, and the replay it started, cancelled by the unsubscribe that followed, sends
+    /// nothing once its page arrives.
+    @Test func messagesSentWhileASubscribeWaitsForTheDatabaseAreAnsweredInOrder() throws {
+        let cluster = try Nodes(count: 1)
+        defer { cluster.stopAll() }
+        let admin = cluster.admin
+        _ = try cluster.client(0).createOrder(token: admin, body: OrderBody.simple(userId: "early"))
+        let lock = try cluster.database.openTransaction("LOCK TABLE event_log IN ACCESS EXCLUSIVE MODE")
+        defer { lock.finish() }
+        let session = try PushSession(port: cluster.nodes[0].port, token: admin, timeoutSeconds: 20)
+        session.subscribe("admin", since: 0)
+        session.send(#"{"type":"unsubscribe","channel":"admin"}"#)
+        session.send(#"{"type":"no-such-type"}"#)
+        #expect(try Self.waitForLockWaiter(lock), "the subscribe never waited for the lock")
+        lock.finish()
+        var types: [String] = []
+        while types.count < 3, let message = session.next() {
+            if let type = message["type"] as? String, type != "event" { types.append(type) }
+        }
+        #expect(types == ["subscribed", "unsubscribed", "error"])
+        // Nothing follows: no event of the cancelled replay, no second answer.
+        #expect(session.next(within: 500) == nil)
+    }
+
     @Test func aNodeStartsWithTheDatabaseDownAndConnectsWhenItIsBack() throws {
         let database = try PostgresCluster()
         try database.stop()

@@ -14,6 +14,9 @@ public final class ThrowawayPostgres: Sendable {
     public static let superuser = "orderpush"
 
     public let folder: String
+    /// Where PostgreSQL's programs are (`pg_config --bindir`): `psql` for tests that need a
+    /// client session of their own.
+    public let bindir: String
     public let port: UInt16
     public let password: String
     private let runner: PostgresCommandRunner
@@ -70,6 +73,7 @@ public final class ThrowawayPostgres: Sendable {
             }
             guard let started else { throw lastError ?? PostgresTestError("pg_ctl start failed") }
             self.folder = folder
+            self.bindir = bindir
             self.port = started
             self.password = password
             self.runner = runner
@@ -190,6 +194,13 @@ private struct PostgresCommandRunner: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The server pg_ctl starts outlives the call: it must not inherit the test process's
+        // other descriptors (a pipe another test waits to see closed would never close).
+        // (glibc 2.34+; not in the Swift Glibc module's headers, so looked up by name.)
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+        }
         let cArguments = argv.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
         var pid: pid_t = 0

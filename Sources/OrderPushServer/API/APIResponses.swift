@@ -32,11 +32,13 @@ final class ReadFailureLog {
 
     init(logger: Logger) { self.logger = logger }
 
-    func respond(_ body: () throws -> HTTPResponse) -> HTTPResponse {
-        do {
-            return try body()
-        } catch {
-            note("storage read failed: \(error)", kind: "read")
+    /// The answer of a read job: its response, or 503 with the reason logged.
+    func response(_ result: Result<HTTPResponse, ReadFailure>) -> HTTPResponse {
+        switch result {
+        case .success(let response):
+            return response
+        case .failure(let failure):
+            note("storage read failed: \(failure)", kind: "read")
             return .error(.serviceUnavailable, code: "storage_unavailable", message: "the database could not be read; retry")
         }
     }

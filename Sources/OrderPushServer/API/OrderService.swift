@@ -12,46 +12,50 @@ import WebSocket
 /// - `Authenticator`: bearer or query token -> claims.
 /// - `OrdersAPI`: create, update tracking, read one, legacy list.
 /// - `PollingEndpoint`: `GET /api/orders?since=`.
-/// - `SearchEndpoint`: `GET /api/orders/search`, checked here, read on the `SearchReader`.
+/// - `SearchEndpoint`: `GET /api/orders/search`, checked here, read on the `DatabaseReader`.
 /// - `WriteSubmission`: writes to the `StorageWriter` and their answers.
 /// - `PushProtocol`: the `/ws` messages and `/api/events` streams, subscriptions, replays.
 /// - `FanOut`: committed events to this loop's live subscribers.
 ///
-/// Reads go to this loop's own store (`OrderStore`, opened by the server's storage
-/// backend on this loop's thread).
+/// Reads are jobs handed to `StoreReads`: run on this loop against its own store with
+/// SQLite, on the `DatabaseReader` threads with PostgreSQL (a loop never waits for a
+/// database), answered on this loop either way.
 final class OrderService: LoopServices {
     private unowned let loop: ServerLoop
     /// Replaced when SIGHUP reloads the signing keys (`ServiceMessage.signingKeys`).
     private var authenticator: Authenticator
     private let orders: OrdersAPI
     private let polling: PollingEndpoint
-    private let searchReader: SearchReader
-    /// Searches handed to the reader, not answered yet; the loop waits for these at shutdown.
-    private var pendingSearches = 0
+    private let reads: StoreReads
     private let writes: WriteSubmission
     private let push: PushProtocol
     private let fanOut: FanOut
-
-    /// - Parameter deliveredThrough: the log's head when the server started: the broker
-    ///   hands this loop every event after it (the same starting point for every loop).
     private let channelHeads: ChannelHeads
 
-    init(loop: ServerLoop, store: any OrderStore, deliveredThrough: Int64, verifier: JWTVerifier, writer: StorageWriter,
-         userWrites: UserWriteLimiter, searchReader: SearchReader, channelHeads: ChannelHeads) throws {
+    /// - Parameters:
+    ///   - inlineStore: this loop's own store when reads may run on the loop (SQLite); nil
+    ///     when every read goes to `reader` (PostgreSQL).
+    ///   - knownEpoch: the history's epoch if known at start (empty if not).
+    ///   - deliveredThrough: the log's head when the server started: the broker hands this
+    ///     loop every event after it (the same starting point for every loop).
+    ///   - channelHeads: polling's per-channel heads, shared by every loop.
+    init(loop: ServerLoop, inlineStore: (any OrderStore)?, reader: DatabaseReader, knownEpoch: String,
+         deliveredThrough: Int64, verifier: JWTVerifier, writer: StorageWriter, userWrites: UserWriteLimiter,
+         channelHeads: ChannelHeads) throws {
         self.loop = loop
-        let reads = ReadFailureLog(logger: loop.logger)
+        reads = StoreReads(inlineStore: inlineStore, reader: reader, loop: loop,
+                           failures: ReadFailureLog(logger: loop.logger), knownEpoch: knownEpoch)
         authenticator = Authenticator(verifier: verifier)
         writes = WriteSubmission(loop: loop, writer: writer)
-        orders = OrdersAPI(store: store, writes: writes, userWrites: userWrites, reads: reads)
+        orders = OrdersAPI(writes: writes, userWrites: userWrites, reads: reads)
         self.channelHeads = channelHeads
-        polling = PollingEndpoint(store: store, pollLimit: loop.config.pollLimit, reads: reads, heads: channelHeads)
-        self.searchReader = searchReader
+        polling = PollingEndpoint(pollLimit: loop.config.pollLimit, heads: channelHeads)
         fanOut = FanOut(lastDeliveredSeq: deliveredThrough, metrics: loop.metrics,
                         compressor: loop.messageCompressor)
-        push = PushProtocol(log: store, fanOut: fanOut, metrics: loop.metrics, reads: reads, loop: loop)
+        push = PushProtocol(reads: reads, fanOut: fanOut, metrics: loop.metrics, loop: loop)
     }
 
-    var hasPendingWork: Bool { writes.pending > 0 || pendingSearches > 0 }
+    var hasPendingWork: Bool { writes.pending > 0 || reads.pending > 0 }
 
     // MARK: - HTTP
 
@@ -77,21 +81,28 @@ final class OrderService: LoopServices {
         case .orders where request.method == "POST":
             return orders.createOrder(request, claims: claims, on: connection)
         case .orders:
-            return .respond(polling.poll(request, claims: claims))
+            switch polling.check(request, claims: claims) {
+            case .refused(let answer):
+                return .respond(answer)
+            case .query(let query):
+                if let answer = polling.notModifiedFromMemory(query, epoch: reads.knownEpoch) { return .respond(answer) }
+                let polling = self.polling
+                return reads.respond(to: connection) { store in try polling.poll(query, store: store) }
+            }
         case .ordersManage:
-            return .respond(orders.legacyList(claims: claims))
+            return orders.legacyList(claims: claims, on: connection)
         case .ordersSearch:
             switch SearchEndpoint.parse(request, claims: claims) {
             case .failure(let refusal):
                 return .respond(refusal.response)
             case .success(let (search, wantsCounts)):
-                pendingSearches += 1
-                searchReader.submit(SearchRequest(search: search, wantsCounts: wantsCounts,
-                                                  ticket: WriteTicket(loop: loop.index, fd: connection.fd, serial: connection.serial)))
-                return .deferred
+                // Off the loop with SQLite too: a page can take milliseconds.
+                return reads.respond(to: connection, alwaysOffLoop: true) { store in
+                    try SearchEndpoint.page(search, counts: wantsCounts, store: store)
+                }
             }
         case .order(let id):
-            return .respond(orders.getOrder(id, claims: claims))
+            return orders.getOrder(id, claims: claims, on: connection)
         case .orderTracking(let id):
             return orders.updateTracking(id, request, claims: claims, on: connection)
         default:
@@ -151,17 +162,12 @@ final class OrderService: LoopServices {
             fanOut.deliver(events)
         case .writeResults(let completions): writes.complete(completions)
         case .signingKeys(let keys): authenticator = Authenticator(verifier: JWTVerifier(keys: keys))
-        case .searchResults(let completions):
-            for completion in completions {
-                pendingSearches -= 1
-                // A client that left meanwhile is simply not found.
-                loop.connection(fd: completion.ticket.fd, serial: completion.ticket.serial)?.completeDeferred(completion.response)
-            }
+        case .readResults(let completions): reads.complete(completions)
         }
     }
 }
 
-/// What the order product's other threads (the writer, the broker) tell a loop, through the
+/// What the order product's other threads (the writer, the broker, the reader) tell a loop, through the
 /// loop's mailbox, in order.
 enum ServiceMessage: Sendable {
     /// Committed events, in `seq` order, for this loop's subscribers.
@@ -170,6 +176,6 @@ enum ServiceMessage: Sendable {
     case writeResults([WriteCompletion])
     /// SIGHUP reloaded the signing keys: requests from now on are checked against these.
     case signingKeys(JWTKeySet)
-    /// Answered searches this loop submitted.
-    case searchResults([SearchCompletion])
+    /// Answers to reads this loop handed to the `DatabaseReader`.
+    case readResults([ReadCompletion])
 }

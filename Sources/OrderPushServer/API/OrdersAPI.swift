@@ -8,18 +8,17 @@ import Storage
 
 /// The order endpoints of docs/PROTOCOL.md §4 other than polling: create
 /// (`POST /api/orders`), update tracking, read one order, and the legacy list
-/// (`/api/orders/manage`). Writes go to `WriteSubmission`; reads to this loop's store.
+/// (`/api/orders/manage`). Writes go to `WriteSubmission`; reads are jobs for `StoreReads`
+/// (on the loop with SQLite, on the `DatabaseReader` with PostgreSQL).
 final class OrdersAPI {
     /// Orders listed at most, for the legacy list and the polling answer without `since`.
     static let maxListedOrders = 1000
 
-    private let store: any OrderRepository
     private let writes: WriteSubmission
     private let userWrites: UserWriteLimiter
-    private let reads: ReadFailureLog
+    private let reads: StoreReads
 
-    init(store: any OrderRepository, writes: WriteSubmission, userWrites: UserWriteLimiter, reads: ReadFailureLog) {
-        self.store = store
+    init(writes: WriteSubmission, userWrites: UserWriteLimiter, reads: StoreReads) {
         self.writes = writes
         self.userWrites = userWrites
         self.reads = reads
@@ -81,8 +80,8 @@ final class OrdersAPI {
         return .deferred
     }
 
-    func getOrder(_ id: String, claims: Claims) -> HTTPResponse {
-        reads.respond {
+    func getOrder(_ id: String, claims: Claims, on connection: Connection) -> RequestOutcome {
+        reads.respond(to: connection) { store in
             guard let order = try store.order(id: id) else {
                 return .error(.notFound, code: "not_found", message: "no order \(id)")
             }
@@ -97,8 +96,8 @@ final class OrdersAPI {
         }
     }
 
-    func legacyList(claims: Claims) -> HTTPResponse {
-        reads.respond {
+    func legacyList(claims: Claims, on connection: Connection) -> RequestOutcome {
+        reads.respond(to: connection) { store in
             let orders = try store.orders(userId: claims.role == .user ? claims.sub : nil, limit: Self.maxListedOrders)
             var w = JSONWriter()
             w.appendRaw(#"{"orders":["#)

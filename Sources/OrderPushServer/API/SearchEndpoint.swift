@@ -14,7 +14,7 @@ import Storage
 /// created while a client pages gets a higher number than every cursor handed out, so it
 /// never moves a later page.
 /// The loop only checks the parameters and the caller's scope; the page is read and
-/// encoded on the `SearchReader` thread (`page(_:counts:store:)`), off the loop.
+/// encoded on a `DatabaseReader` thread (`page(_:counts:store:)`), off the loop.
 enum SearchEndpoint {
     static let defaultLimit = 50
     static let maxLimit = 200

@@ -131,15 +131,21 @@ public final class OrderPushServer {
                                        maxBatch: config.maxWriteBatch,
                                        retentionMs: Int64(config.retentionDays) * 86_400_000, logger: logger)
         defer { writer.stopAndJoin() }
-        let searchReader = try SearchReader(storage: storage, group: group, logger: logger)
-        defer { searchReader.stopAndJoin() }
+        // The reads a loop must not wait for: with PostgreSQL all of them (a network round
+        // trip each; one thread per loop, at least two, so one stuck read does not hold up
+        // the rest), with SQLite only searches (one thread, as the other reads stay on the
+        // loops: see `StoreReads`).
+        let readsOnLoops = postgres == nil
+        let reader = try DatabaseReader(threadCount: !readsOnLoops ? max(2, loopCount) : 1, storage: storage,
+                                        group: group, logger: logger)
+        defer { reader.stopAndJoin() }
         // Process-wide: a user's connections may land on any loop.
         let userWrites = UserWriteLimiter(ratePerSecond: config.userWriteRate, burst: config.userWriteBurst)
         let attachServices: @Sendable (ServerLoop) throws -> Void = { loop in
-            let readStore = try storage.openReader()
-            loop.services = try OrderService(loop: loop, store: readStore, deliveredThrough: head, verifier: verifier,
-                                             writer: writer, userWrites: userWrites, searchReader: searchReader,
-                                             channelHeads: channelHeads)
+            let inlineStore = readsOnLoops ? try storage.openReader() : nil
+            loop.services = try OrderService(loop: loop, inlineStore: inlineStore, reader: reader, knownEpoch: epoch,
+                                             deliveredThrough: head, verifier: verifier, writer: writer,
+                                             userWrites: userWrites, channelHeads: channelHeads)
         }
 
         var threads: [LoopThread] = []

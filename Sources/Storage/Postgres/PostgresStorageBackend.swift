@@ -13,8 +13,9 @@ public struct PostgresStorageBackend: StorageBackend {
     public let recovery = DatabaseRecoverySignal()
 
     /// Connection attempts give up after this many seconds unless the URL says otherwise:
-    /// a loop thread waits at most this long for an unreachable host (a refused
-    /// connection, the usual case of a stopped server, fails at once).
+    /// a reader or writer thread waits at most this long for an unreachable host (a refused
+    /// connection, the usual case of a stopped server, fails at once). Loop threads never
+    /// use these stores: their reads run on the server's database reader threads.
     public static let defaultConnectTimeoutSeconds = 2
 
     public init(url: PostgresURL) {
@@ -44,8 +45,8 @@ public final class DatabaseRecoverySignal: Sendable {
 /// A `PostgresOrderStore` that is opened on first use and reopened after a lost
 /// connection, with exponential backoff between attempts (100 ms doubling to 5 s): while
 /// the database is down every call fails at once with the last reason instead of waiting
-/// for a connection attempt, so a thread using it (an event loop) is never held up more
-/// than one connect timeout per backoff period.
+/// for a connection attempt, so a thread using it (a reader thread, the writer) is never
+/// held up more than one connect timeout per backoff period.
 ///
 /// Threading: like the store it wraps, used by the thread that opened it only.
 public final class ReconnectingPostgresStore: OrderRepository, EventLog {

@@ -14,6 +14,12 @@ final class PostgresCluster: Sendable {
 
     init() throws { server = try ThrowawayPostgres(folderPrefix: "orderpush-itpg-") }
 
+    /// A `psql` session on this cluster that runs `statement` inside an open transaction and
+    /// keeps it open (with whatever lock it took) until `PsqlTransaction.finish()`.
+    func openTransaction(_ statement: String) throws -> PsqlTransaction {
+        try PsqlTransaction(psql: server.bindir + "/psql", url: url, statement: statement)
+    }
+
     /// `pg_ctl stop -m fast`: open connections are closed, the server is gone until `start()`.
     func stop() throws { try server.stop() }
 
@@ -21,4 +27,46 @@ final class PostgresCluster: Sendable {
     func start() throws { try server.start() }
 
     deinit { server.remove() }
+}
+
+/// A `psql` client process with a transaction open: what another application holding a
+/// lock looks like to the server (no hook in the server is involved).
+final class PsqlTransaction {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var finished = false
+
+    init(psql: String, url: String, statement: String) throws {
+        process.executableURL = URL(fileURLWithPath: psql)
+        process.arguments = ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", url]
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        _ = try query("BEGIN; \(statement); SELECT 'statement-done';", until: "statement-done")
+    }
+
+    /// Sends `sql` and reads the session's output until it contains `marker`.
+    func query(_ sql: String, until marker: String) throws -> String {
+        input.fileHandleForWriting.write(Data((sql + "\n").utf8))
+        var text = ""
+        while !text.contains(marker) {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { throw TestFailure("psql ended: \(text)") }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        return text
+    }
+
+    /// Commits (releasing the locks) and ends the session.
+    func finish() {
+        guard !finished else { return }
+        finished = true
+        input.fileHandleForWriting.write(Data("COMMIT;\n".utf8))
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    deinit { finish() }
 }
