@@ -159,6 +159,8 @@ final class Worker {
         // Bytes are counted for the measured window only.
         result.bytesReceived = 0
         result.bytesSent = 0
+        result.pollBytesReceived = 0
+        result.pollBytesSent = 0
         if settings.mode == .poll || settings.mode == .shop {
             pollEndNs = settings.mode == .poll ? go + Int64(settings.durationSeconds * 1e9) : .max
             let interval = settings.pollIntervalSeconds * 1e9
@@ -630,8 +632,10 @@ final class Worker {
             if event.seq <= c.lastServerSeq { result.outOfOrder += 1 } else { c.lastServerSeq = event.seq }
             recordShop(c, event, now: now, strict: true)
         } else if StampFormat.find(ShopFormat.subscribedType, in: payload, from: 0) != nil {
-            if let head = StampFormat.number(after: Self.headKey, in: payload, from: 0) {
-                c.lastServerSeq = max(c.lastServerSeq, head)
+            // The cursor: the last seq seen, else (never an event) the head, as orderpush.js
+            // keeps it; a resubscribe's replay then comes in order after it.
+            if c.lastServerSeq < 0, let head = StampFormat.number(after: Self.headKey, in: payload, from: 0) {
+                c.lastServerSeq = head
             }
             if let epoch = ShopFormat.string(after: ShopFormat.epochKey, in: payload) { c.epoch = epoch }
             if !c.isReady {
