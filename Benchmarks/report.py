@@ -9,6 +9,10 @@ import argparse
 import datetime
 import json
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_shop  # noqa: E402  (g), (h), (i)
 
 SERVERS = [("orderpush", "OrderPush"), ("node", "Node ws"), ("hummingbird", "Hummingbird 2")]
 
@@ -110,7 +114,8 @@ def main():
     w("## Method")
     w("")
     w("- Load generator: `Benchmarks/loadgen` (its own Swift package): raw epoll, one loop per thread, "
-      "one process, WebSocket client (masked frames) and HTTP/1.1 client. It runs on the same 2 cores as the server.")
+      "one or several processes, WebSocket client (masked frames), HTTP/1.1 client, TLS client (OpenSSL). "
+      "It runs on the same 2 cores as the server.")
     w("- Each message carries a sequence number and the publisher's CLOCK_MONOTONIC time (ns) at the "
       "moment it was handed to the kernel; each subscriber computes receive time − stamp. "
       "Every (subscriber, seq) pair is tracked in a bitmap: missing = expected − distinct deliveries; "
@@ -123,6 +128,7 @@ def main():
     w("- Each server runs in its default configuration: OrderPush with one event loop per CPU "
       "(`--loops 2` here; `--loops 1` is measured too, below), Node ws on its one thread, Hummingbird "
       "on SwiftNIO's default group (one event loop per core).")
+    report_shop.method(w)
     w("- (f) uses `wrk` instead of the load generator: it only creates orders (no WebSocket side), "
       "so it isolates the durable write path.")
     w("- **uWebSockets could not be run here.** No source or usable package is reachable on this "
@@ -200,6 +206,7 @@ def main():
     w("")
     d_bound(runs, w)
     group_commit_section(runs, w)
+    report_shop.sections(runs, w)
 
     w("Reading the table:")
     w("")
@@ -278,6 +285,7 @@ def main():
     w("")
     w("```")
     w("orderpush serve --bench --port $PORT --db $WORK/db/orderpush.sqlite --jwt-secret-file $WORK/jwt-secret [--loops 1]")
+    w("  # (h) TLS and (i) add: --tls-cert $WORK/certs/cert.pem --tls-key $WORK/certs/key.pem --tls-port $TLS_PORT (certs/make-dev-cert.sh)")
     w("NODE_PATH=/usr/share/nodejs node Benchmarks/peers/node-ws/server.js $PORT")
     w("Benchmarks/peers/hummingbird-peer/.build/release/HummingbirdPeer $PORT")
     w("TOKEN=$(orderpush token --sub bench --role service --jwt-secret-file $WORK/jwt-secret)")
@@ -289,6 +297,7 @@ def main():
             w(redact(line))
     w("```")
     w("")
+    report_shop.full_scale_commands(w)
 
     notes = os.path.join(here, "profile-notes.md")
     if os.path.exists(notes):

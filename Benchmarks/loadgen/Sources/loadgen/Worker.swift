@@ -373,6 +373,19 @@ final class Worker {
             goneAway(c)
             return
         }
+        if settings.mode == .shop && c.role == .publisher && c.isReady && started, let shop = settings.shop {
+            // The server closed a backend connection (e.g. idle keep-alive): what it had not
+            // answered counts as refused (no Idempotency-Key outside the storm), then reconnect.
+            for write in c.pending {
+                result.publishRejected += 1
+                writesFinished += 1
+                if write.k == 0 { writesExpected -= shop.updates }
+                if result.firstRejection == nil { result.firstRejection = "connection closed before the answer: \(message)" }
+            }
+            c.pending = []
+            goneAway(c)
+            return
+        }
         let wasConnecting = c.phase == .connecting || c.phase == .upgrading || c.phase == .tlsHandshake || !c.isReady
         closeSocket(c)
         if wasConnecting && !c.isReady {
@@ -1088,9 +1101,11 @@ final class Worker {
         switch response.status {
         case 200 where settings.mode == .shop:
             result.poll200 += 1
-            response.body.withUnsafeBytes { body in
-                guard var at = StampFormat.find(ShopFormat.eventsKey, in: body, from: 0) else { return }
+            let events = response.body.withUnsafeBytes { body -> Int in
+                guard var at = StampFormat.find(ShopFormat.eventsKey, in: body, from: 0) else { return 0 }
+                var count = 0
                 while let start = StampFormat.find(ShopFormat.eventType, in: body, from: at) {
+                    count += 1
                     if let event = ShopFormat.event(in: body, from: start) {
                         recordShop(c, event, now: now, strict: false)
                     } else {
@@ -1098,6 +1113,14 @@ final class Worker {
                     }
                     at = start + ShopFormat.eventType.count
                 }
+                return count
+            }
+            // A full page (the server's default limit, 500) may have more behind it: poll
+            // again at once, as docs/PROTOCOL.md §5 and orderpush.js do.
+            if events >= 500 && c.inFlight == 0 && c.phase == .open {
+                send(c, pollRequest(c, since: c.cursor, etag: c.etag))
+                c.inFlight += 1
+                result.pollRequests += 1
             }
         case 200:
             result.poll200 += 1
