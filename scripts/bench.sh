@@ -2,7 +2,7 @@
 # Runs the benchmark suite against OrderPush and its peers (Node ws, Hummingbird 2) in one
 # run and writes docs/BENCHMARKS.md. Loopback only; every load is bounded and stops by itself.
 #
-#   scripts/bench.sh                      # everything (about 15-20 minutes on 2 cores)
+#   scripts/bench.sh                      # everything (about 40 minutes on 2 cores: (g) ~16, (h) ~3, (i) ~1.5)
 #   BENCH_ONLY=abc scripts/bench.sh       # a subset of the loads: letters a-i, p (profile)
 #   BENCH_SCALE=0.1 scripts/bench.sh      # smaller loads, for a quick check of the script
 #
