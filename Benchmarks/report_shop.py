@@ -186,7 +186,10 @@ def sections(runs, w):
             w(f"| {title} | {cell(p)} | {cell(t)} | {'–' if not a or not b else f'{a / b:.2f}×'} |")
         w("")
         w("OpenSSL settings of the server (Sources/OpenSSLKit/TLSContext.swift): `SSL_MODE_RELEASE_BUFFERS` "
-          "(no read/write buffers while a connection is idle), partial writes, session tickets on with keys "
+          "(no read/write buffers while a connection is idle; measured without it on OpenSSL 3.0.19, 4 000 idle TLS "
+          "connections, fresh server each, alternated twice: 32.6 and 32.4 KiB per connection, with it 15.7 and 15.5), "
+          "the server's session cache left on (turning it off changed nothing: 15.5/15.9 vs 15.6/15.5 KiB, since "
+          "TLS 1.3 tickets are stateless), partial writes, session tickets on with keys "
           "shared by every loop's context (before: OpenSSL's per-context random keys, so a reconnect "
           "resumed only when it landed on the same loop: `openssl s_client -sess_in`, 20 reconnects, 2 loops: "
           "TLS 1.3 10/20 → 20/20 resumed, TLS 1.2 8/20 → 20/20).")
