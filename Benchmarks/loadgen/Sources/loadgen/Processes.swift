@@ -160,34 +160,55 @@ enum WorkerResultFile {
         for (name, value) in [("firstError", r.firstError), ("firstRejection", r.firstRejection), ("firstServerError", r.firstServerError)] {
             if let value { text += "\(name) " + String(value.map { $0 == "\n" ? " " : $0 }) + "\n" }
         }
-        for (name, key) in samples { text += "\(name) " + r[keyPath: key].map(String.init).joined(separator: ",") + "\n" }
+        // Samples (millions at full scale) go raw, one file each.
+        for (name, key) in samples {
+            r[keyPath: key].withUnsafeBytes { writeFile(path + "." + name, $0) }
+        }
+        Array(text.utf8).withUnsafeBytes { writeFile(path, $0) }
+    }
+
+    private static func writeFile(_ path: String, _ bytes: UnsafeRawBufferPointer) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
-        let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n <= 0 { break }
             offset += n
         }
         close(fd)
     }
 
-    static func read(_ path: String) -> WorkerResult? {
+    private static func readFile(_ path: String) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n <= 0 { break }
             bytes += chunk[0..<n]
         }
-        close(fd)
+        return bytes
+    }
+
+    static func read(_ path: String) -> WorkerResult? {
+        let bytes = readFile(path)
+        guard !bytes.isEmpty else { return nil }
         var r = WorkerResult()
+        for (name, key) in samples {
+            let raw = readFile(path + "." + name)
+            unlink(path + "." + name)
+            r[keyPath: key] = [Int64](unsafeUninitializedCapacity: raw.count / 8) { buffer, count in
+                raw.withUnsafeBytes { src in
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(raw.count / 8 * 8)]))
+                }
+                count = raw.count / 8
+            }
+        }
         let intKeys = Dictionary(uniqueKeysWithValues: ints)
         let timeKeys = Dictionary(uniqueKeysWithValues: times)
-        let sampleKeys = Dictionary(uniqueKeysWithValues: samples)
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             guard let space = line.firstIndex(of: " ") else { continue }
             let name = String(line[..<space])
@@ -196,8 +217,6 @@ enum WorkerResultFile {
                 r[keyPath: key] = Int(value) ?? 0
             } else if let key = timeKeys[name] {
                 r[keyPath: key] = Int64(value) ?? 0
-            } else if let key = sampleKeys[name] {
-                r[keyPath: key] = value.split(separator: ",").compactMap { Int64($0) }
             } else if name == "close" {
                 let p = value.split(separator: " ")
                 if p.count == 2, let code = Int(p[0]), let n = Int(p[1]) { r.closeCodes[code] = n }
