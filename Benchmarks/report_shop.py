@@ -31,13 +31,13 @@ RATES = [("1", "1 order/s"), ("10", "10 orders/s"), ("100", "100 orders/s"), ("m
 FULL_SCALE = """\
 # (g) per rate R in 1 10 100 (and --rate 0 -m 12000 for the highest sustained rate), each on a fresh server:
 loadgen shop --port $PORT --server-pid $PID --jwt-secret-file $WORK/jwt-secret --admins 200 --customers 15000 \\
-    --processes 2 --idle-timeout 10 --pollers 0    --rate R --duration 60          # g-push-rR
+    --processes 2 --idle-timeout 10 --pollers 0    --rate R --duration 60 [--creators 2 for R < 100]   # g-push-rR
 loadgen shop ... --pollers 2000 --rate R --duration 60                               # g-mixed-rR
 loadgen shop ... --pollers 2000 --all-poll --rate R --duration 60                    # g-allpoll-rR
 # (h) plain, then TLS (server with --tls-cert/--tls-key/--tls-port); scripts/bench.sh restarts the
 #     server (SIGTERM, same port and database) 8 s after the orders start:
 loadgen shop --storm --port $PORT --server-pid-file $WORK/server.pid --jwt-secret-file $WORK/jwt-secret \\
-    --admins 200 --customers 15000 --pollers 0 --processes 2 --idle-timeout 20 --rate 10 --duration 38 [--tls]
+    --admins 200 --customers 15000 --pollers 0 --processes 2 --idle-timeout 20 --rate 10 --duration 38 --creators 2 [--tls]
 # (i) on a server with TLS:
 loadgen idle --port $TLS_PORT --tls -c 10000 --hold 6
 loadgen latency --port $TLS_PORT --tls -s 10000 -m 100 -r 10 --publisher http
@@ -49,7 +49,7 @@ def method(w):
       "`admin`), 15 000 customers each on its own `user:u<i>` (every 10th customer with a second tab: "
       "1 500 more sockets) and 2 000 legacy pollers (`GET /api/orders?since=N&epoch=E` every 5 s with "
       "`If-None-Match`, as a browser does), all with their own tokens (HS256, signed by the load "
-      "generator with the server's secret). The shop's backend (8 connections, service token) POSTs "
+      "generator with the server's secret). The shop's backend (service token; 2 connections below 100 orders/s, else 8) POSTs "
       "orders at the rate and PUTs three tracking updates per order, 5 s, 10 s and 15 s after the "
       "order's answer. Orders go to users by a fixed scramble (legacy ones included), so every "
       "process knows in advance which events each client is owed: *missing* = owed − received, a "

@@ -228,12 +228,16 @@ shop() {  # shop LABEL [loadgen shop args...]
 }
 if want g; then
     for rate in 1 10 100 max; do
-        if [[ $rate == max ]]; then args=(--rate 0 -m "$G_MAX_ORDERS"); else args=(--rate "$rate" --duration "$G_DURATION"); fi
+        # Two backend connections at low rates, so neither idles past the server's 10 s keep-alive.
+        if [[ $rate == max ]]; then args=(--rate 0 -m "$G_MAX_ORDERS")
+        elif [[ $rate == 100 ]]; then args=(--rate "$rate" --duration "$G_DURATION")
+        else args=(--rate "$rate" --duration "$G_DURATION" --creators 2); fi
         start_server orderpush; shop "g-push-r$rate" --pollers 0 "${args[@]}"
         start_server orderpush; shop "g-mixed-r$rate" --pollers "$N_LEGACY" "${args[@]}"
     done
     for rate in 1 10 100; do
-        start_server orderpush; shop "g-allpoll-r$rate" --pollers "$N_LEGACY" --all-poll --rate "$rate" --duration "$G_DURATION"
+        c=(); [[ $rate == 100 ]] || c=(--creators 2)
+        start_server orderpush; shop "g-allpoll-r$rate" --pollers "$N_LEGACY" --all-poll --rate "$rate" --duration "$G_DURATION" "${c[@]}"
     done
 fi
 
@@ -260,9 +264,9 @@ storm() {  # storm LABEL PORT [loadgen shop args...]
     grep '"event":"result"' "$WORK/$label.jsonl" >> "$RESULTS" || true
 }
 if want h; then
-    start_server orderpush; storm h-storm-plain "$PORT" --rate 10 --duration "$((STORM_AFTER + 30))"
+    start_server orderpush; storm h-storm-plain "$PORT" --rate 10 --duration "$((STORM_AFTER + 30))" --creators 2
     TLS=1; start_server orderpush
-    storm h-storm-tls "$TLS_PORT" --tls --rate 10 --duration "$((STORM_AFTER + 30))"
+    storm h-storm-tls "$TLS_PORT" --tls --rate 10 --duration "$((STORM_AFTER + 30))" --creators 2
     TLS=0
 fi
 
