@@ -2,14 +2,14 @@
 # Runs the benchmark suite against OrderPush and its peers (Node ws, Hummingbird 2) in one
 # run and writes docs/BENCHMARKS.md. Loopback only; every load is bounded and stops by itself.
 #
-#   scripts/bench.sh                      # everything (about 15-20 minutes on 2 cores)
-#   BENCH_ONLY=abc scripts/bench.sh       # a subset of the loads: letters a-f, p (profile)
+#   scripts/bench.sh                      # everything (about 40 minutes on 2 cores: (g) ~16, (h) ~3, (i) ~1.5)
+#   BENCH_ONLY=abc scripts/bench.sh       # a subset of the loads: letters a-i, p (profile)
 #   BENCH_SCALE=0.1 scripts/bench.sh      # smaller loads, for a quick check of the script
 #
 # Environment:
 #   ORDERPUSH_SRC   package to build the server from (default: this repository)
 #   BENCH_OUT       where to write the report (default docs/BENCHMARKS.md)
-#   BENCH_ONLY      letters of the loads to run (default abcdefp)
+#   BENCH_ONLY      letters of the loads to run (default abcdefghip)
 #   BENCH_SCALE     multiplies client counts and message counts (default 1)
 #   BENCH_PEERS     peers to compare (default "node hummingbird")
 #   BENCH_REPEAT    runs of (b) and (c) for each of the default loops (one per CPU) and --loops 1
@@ -19,7 +19,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SRC=${ORDERPUSH_SRC:-$ROOT}
 OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS.md}
-ONLY=${BENCH_ONLY:-abcdefp}
+ONLY=${BENCH_ONLY:-abcdefghip}
 SCALE=${BENCH_SCALE:-1}
 PEERS=${BENCH_PEERS:-node hummingbird}
 REPEAT=${BENCH_REPEAT:-3}
@@ -56,23 +56,49 @@ wait_port() {
 }
 
 # start_server NAME [orderpush flags...]: a fresh server on a fresh port (so TIME_WAIT
-# sockets of the previous load never collide); sets SERVER_PID and PORT.
+# sockets of the previous load never collide); sets SERVER_PID and PORT. With TLS=1 the
+# OrderPush server also serves TLS on TLS_PORT (PORT + 1000).
+TLS=0
+SERVER_ARGS=()
 start_server() {
     local name=$1; shift
     stop_server
-    PORT=$((PORT + 1))
+    PORT=$((PORT + 1)); TLS_PORT=$((PORT + 1000))
     case $name in
         orderpush*)
-            local dir=$WORK/db-$PORT; mkdir -p "$dir"
-            (cd "$SRC" && exec "$OP" serve --bench --port "$PORT" --db "$dir/orderpush.sqlite" \
-                --jwt-secret-file "$WORK/jwt-secret" "$@") > "$WORK/server-$PORT.log" 2>&1 &
+            SERVER_ARGS=("$@")
+            if [[ $TLS == 1 ]]; then
+                SERVER_ARGS+=(--tls-cert "$WORK/certs/cert.pem" --tls-key "$WORK/certs/key.pem" --tls-port "$TLS_PORT")
+            fi
+            launch_orderpush
             ;;
         node) NODE_PATH=/usr/share/nodejs node "$ROOT/Benchmarks/peers/node-ws/server.js" "$PORT" > "$WORK/server-$PORT.log" 2>&1 & ;;
         hummingbird) "$HBPEER" "$PORT" > "$WORK/server-$PORT.log" 2>&1 & ;;
     esac
-    SERVER_PID=$!
+    [[ $name == orderpush* ]] || SERVER_PID=$!
     wait_port "$PORT"
+    if [[ $TLS == 1 && $name == orderpush* ]]; then wait_port "$TLS_PORT"; fi
     sleep 0.5
+}
+
+# launch_orderpush: (re)starts OrderPush on PORT with its database and SERVER_ARGS; the
+# pid also goes to $WORK/server.pid (a restart changes it; the storm loadgen follows it).
+launch_orderpush() {
+    local dir=$WORK/db-$PORT; mkdir -p "$dir"
+    (cd "$SRC" && exec "$OP" serve --bench --port "$PORT" --db "$dir/orderpush.sqlite" \
+        --jwt-secret-file "$WORK/jwt-secret" "${SERVER_ARGS[@]}") >> "$WORK/server-$PORT.log" 2>&1 &
+    SERVER_PID=$!
+    echo "$SERVER_PID" > "$WORK/server.pid"
+}
+
+# restart_server: SIGTERM, wait for the exit, start again on the same port and database.
+restart_server() {
+    local old=$SERVER_PID
+    kill -TERM "$old" 2>/dev/null || true
+    for _ in $(seq 1 200); do kill -0 "$old" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$old" 2>/dev/null || true
+    wait "$old" 2>/dev/null || true
+    launch_orderpush
 }
 
 # load LABEL MODE [loadgen args...]: runs one load against the current server and appends
@@ -102,6 +128,7 @@ if [[ $PEERS == *hummingbird* ]]; then
     (cd "$ROOT/Benchmarks/peers/hummingbird-peer" && swift build -c release --scratch-path .build 2>&1 | tail -1)
 fi
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$WORK/jwt-secret"; chmod 600 "$WORK/jwt-secret"
+if want h || want i; then "$ROOT/certs/make-dev-cert.sh" --out "$WORK/certs" >/dev/null; fi
 TOKEN=$("$OP" token --sub bench --role service --ttl 7200 --jwt-secret-file "$WORK/jwt-secret")
 : > "$WORK/commands.txt"
 
@@ -186,6 +213,74 @@ if want f; then
         done
     fi
 fi
+
+# ---------------------------------------------------------------------------- (g) the real shop
+# One server; admins on `admin`, customers on `user:u<i>` (every 10th with a second tab),
+# legacy pollers every 5 s; the backend POSTs orders and PUTs three tracking updates each
+# (5 s apart). Each rate runs twice: push only, then with the legacy pollers (their CPU is
+# the difference). Then every client polls instead. Loadgen in 2 processes.
+N_ADMIN=$(scaled 200); N_CUST=$(scaled 15000); N_LEGACY=$(scaled 2000)
+G_DURATION=$DURATION; G_MAX_ORDERS=$((200 * G_DURATION))
+shop() {  # shop LABEL [loadgen shop args...]
+    local label=$1; shift
+    load "$label" shop --jwt-secret-file "$WORK/jwt-secret" --admins "$N_ADMIN" --customers "$N_CUST" \
+        --processes 2 --idle-timeout 10 "$@"
+}
+if want g; then
+    for rate in 1 10 100 max; do
+        # Two backend connections at low rates, so neither idles past the server's 10 s keep-alive.
+        if [[ $rate == max ]]; then args=(--rate 0 -m "$G_MAX_ORDERS")
+        elif [[ $rate == 100 ]]; then args=(--rate "$rate" --duration "$G_DURATION")
+        else args=(--rate "$rate" --duration "$G_DURATION" --creators 2); fi
+        start_server orderpush; shop "g-push-r$rate" --pollers 0 "${args[@]}"
+        start_server orderpush; shop "g-mixed-r$rate" --pollers "$N_LEGACY" "${args[@]}"
+    done
+    for rate in 1 10 100; do
+        c=(); [[ $rate == 100 ]] || c=(--creators 2)
+        start_server orderpush; shop "g-allpoll-r$rate" --pollers "$N_LEGACY" --all-poll --rate "$rate" --duration "$G_DURATION" "${c[@]}"
+    done
+fi
+
+# ---------------------------------------------------------------------------- (h) reconnect storm
+# The (g) push population subscribed; orders at 10/s; STORM_AFTER s after they start the
+# server gets SIGTERM and starts again on the same port and database; the clients come
+# back with orderpush.js's backoff and resume with since + epoch. Plain, then TLS.
+STORM_AFTER=${BENCH_STORM_AFTER:-8}
+storm() {  # storm LABEL PORT [loadgen shop args...]
+    local label=$1 port=$2; shift 2
+    log "$label: loadgen shop --storm $*"
+    echo "loadgen shop --storm $* --port $port --server-pid-file \$PIDFILE   # SIGTERM + restart ${STORM_AFTER}s after the orders start" >> "$WORK/commands.txt"
+    timeout 900 "$LOADGEN" shop --storm --port "$port" --server-pid-file "$WORK/server.pid" --label "$label" \
+        --jwt-secret-file "$WORK/jwt-secret" --admins "$N_ADMIN" --customers "$N_CUST" --pollers 0 \
+        --processes 2 --idle-timeout 20 "$@" > "$WORK/$label.jsonl" 2> "$WORK/$label.txt" &
+    local lg=$!
+    for _ in $(seq 1 3000); do grep -q '"event":"all_open"' "$WORK/$label.jsonl" 2>/dev/null && break; kill -0 $lg 2>/dev/null || break; sleep 0.1; done
+    sleep "$STORM_AFTER"
+    log "$label: restarting the server"
+    restart_server
+    wait_port "$PORT"
+    wait $lg || log "$label: loadgen exited with $?"
+    cat "$WORK/$label.txt" >&2
+    grep '"event":"result"' "$WORK/$label.jsonl" >> "$RESULTS" || true
+}
+if want h; then
+    start_server orderpush; storm h-storm-plain "$PORT" --rate 10 --duration "$((STORM_AFTER + 30))" --creators 2
+    TLS=1; start_server orderpush
+    storm h-storm-tls "$TLS_PORT" --tls --rate 10 --duration "$((STORM_AFTER + 30))" --creators 2
+    TLS=0
+fi
+
+# ---------------------------------------------------------------------------- (i) TLS fan-out
+# Loads (b) and (c) over wss:// (publisher included), and idle memory per TLS connection;
+# the plain rows are (a)-(c) above.
+if want i; then
+    TLS=1
+    start_server orderpush; load "i-idle-tls" idle -c "$N_IDLE" --hold 6 --port "$TLS_PORT" --tls
+    start_server orderpush; load "i-b-tls" latency -s "$N_LAT" -m "$M_LAT" -r 10 --publisher http --port "$TLS_PORT" --tls
+    start_server orderpush; load "i-c-tls" throughput -s "$N_TP" -m "$M_TP" --publisher ws --port "$TLS_PORT" --tls
+    TLS=0
+fi
+stop_server
 
 # ---------------------------------------------------------------------------- profile
 if want p; then

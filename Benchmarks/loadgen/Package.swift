@@ -13,8 +13,10 @@ let package = Package(
         .systemLibrary(name: "CEpoll", path: "Sources/CEpoll"),
         // zlib, to inflate permessage-deflate messages (--extensions).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
+        // OpenSSL: the TLS client (--tls) and HS256 tokens (shop mode).
+        .systemLibrary(name: "CSSL", path: "Sources/CSSL"),
         .executableTarget(name: "loadgen", dependencies: [
-            "CEpoll", "CZlib",
+            "CEpoll", "CZlib", "CSSL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         .testTarget(name: "LoadGenTests", dependencies: ["loadgen"]),

@@ -17,4 +17,5 @@ static inline long cssl_ctx_set_mode(SSL_CTX *c, long m) { return SSL_CTX_set_mo
 static inline void cssl_free(void *p) { OPENSSL_free(p); }
 static inline int cssl_ctx_set_max_proto(SSL_CTX *c, int v) { return (int)SSL_CTX_set_max_proto_version(c, v); }
 static inline int cssl_set_tlsext_host_name(SSL *s, const char *name) { return (int)SSL_set_tlsext_host_name(s, name); }
+static inline long cssl_ctx_set_ticket_keys(SSL_CTX *c, void *keys, long length) { return SSL_CTX_set_tlsext_ticket_keys(c, keys, length); }
 #endif

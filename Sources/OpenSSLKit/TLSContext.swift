@@ -21,7 +21,8 @@ public final class TLSContext {
     ///
     /// Settings: TLS 1.2 minimum, no compression, no renegotiation, server cipher
     /// preference, EOF without close_notify treated as a normal close, partial writes,
-    /// and buffers released while a connection is idle (many idle WebSockets).
+    /// buffers released while a connection is idle (many idle WebSockets), and session
+    /// tickets with keys shared by every context of the process (resumption on any loop).
     public init(certificateChainPath: String, privateKeyPath: String) throws {
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw OpenSSLErrorQueue.failure("SSL_CTX_new failed") }
         pointer = ctx
@@ -39,7 +40,21 @@ public final class TLSContext {
         guard SSL_CTX_check_private_key(ctx) == 1 else {
             throw OpenSSLErrorQueue.failure("TLS private key \(privateKeyPath) does not match certificate \(certificateChainPath)")
         }
+        // Session tickets (on by OpenSSL's default) are encrypted with the context's ticket
+        // keys, which OpenSSL draws at random per SSL_CTX. Each loop has its own context, and a
+        // reconnecting client lands on any loop, so with per-context keys a ticket resumed
+        // only when it came back to the same loop (half the time with two loops): every
+        // context of the process uses the same keys instead. They still live only as long as
+        // the process, so after a restart clients make full handshakes.
+        var keys = Self.processTicketKeys
+        guard cssl_ctx_set_ticket_keys(ctx, &keys, keys.count) == 1 else {
+            throw OpenSSLErrorQueue.failure("cannot set the TLS session ticket keys")
+        }
     }
+
+    /// Name (16 bytes), HMAC key (32) and AES key (32) for session tickets, drawn once per
+    /// process. Immutable once drawn (a lazily initialised `static let` is thread-safe).
+    private static let processTicketKeys: [UInt8] = Digest.randomBytes(80)
 
     /// Creates a client context that verifies servers against the CA certificates in
     /// `trustedCertificatesPath` (PEM) only; the host name is checked per session.

@@ -2,7 +2,7 @@
 /// WebSocket) or an HTTP poller.
 final class Client {
     enum Role { case subscriber, publisher, poller }
-    enum Phase { case idle, connecting, upgrading, open, closed }
+    enum Phase { case idle, connecting, tlsHandshake, upgrading, open, closed, waiting }
 
     let role: Role
     let isWebSocket: Bool
@@ -34,6 +34,27 @@ final class Client {
     /// Orders: the server's event `seq` of the last event received (its delivery order).
     var lastServerSeq: Int64 = -1
     var isComplete = false
+    /// Exactly-once accounting: first bit of this client's row and how many it must see.
+    var bitBase = 0
+    var expectedCount = 0
+
+    // Shop mode: who this client is. `user` -1: an admin (channel `admin`).
+    var user = -1
+    var token = ""
+    /// Storm: the server's epoch from `subscribed`, the reconnect schedule and timings.
+    var epoch: String?
+    var failures = 0
+    var reconnectAtNs: Int64 = 0
+    var openedNs: Int64 = 0
+    var wasDown = false
+    var resubscribedNs: Int64 = 0
+    var caughtUpNs: Int64 = 0
+    /// Publisher (shop): requests sent on this connection and not yet answered, in order.
+    var pending: [ShopWrite] = []
+
+    // TLS (--tls): the OpenSSL session and, for resumption, the last session ticket.
+    var ssl: OpaquePointer?
+    var tlsSession: OpaquePointer?
 
     // HTTP: requests sent and not yet answered.
     var inFlight = 0

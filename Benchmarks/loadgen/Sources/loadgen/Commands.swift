@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 @main
 struct LoadGen: ParsableCommand {
@@ -10,7 +11,7 @@ struct LoadGen: ParsableCommand {
             {"event":"result",...} at the end) and a human summary on stderr. Every run stops by \
             itself (--timeout).
             """,
-        subcommands: [Idle.self, Latency.self, Throughput.self, Orders.self, Poll.self])
+        subcommands: [Idle.self, Latency.self, Throughput.self, Orders.self, Poll.self, Shop.self])
 }
 
 /// Options every mode takes.
@@ -27,6 +28,12 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Free text copied into the JSON lines.") var label = ""
     @Option(help: "Sec-WebSocket-Extensions offer of the subscribers, e.g. 'permessage-deflate; client_max_window_bits' (Chromium's); compressed messages are inflated.") var extensions = ""
     @Option(name: .customLong("subscriber-ports"), help: "Comma-separated ports: subscribers spread over them in turn (the nodes of a cluster); publishers use --port.") var subscriberPorts: String?
+    @Flag(help: "Connect over TLS (wss://, https://); the certificate is not checked.") var tls = false
+    @Flag(name: .customLong("no-tls-resume"), help: "With --tls: do not resume sessions on reconnect.") var noTLSResume = false
+    @Option(help: "Processes sharing the clients (0: as many as the descriptor limit needs).") var processes = 0
+    @Option(help: ArgumentHelp("Set by the parent process.", visibility: .hidden)) var processIndex = 0
+    @Option(help: ArgumentHelp("Set by the parent process.", visibility: .hidden)) var childOutput: String?
+    @Option(help: "File holding the server's pid, re-read while running (it changes when the server restarts).") var serverPidFile: String?
 
     func settings(mode: RunSettings.Mode, clients: Int, path: String) throws -> RunSettings {
         guard (1...16).contains(threads) else { throw ValidationError("--threads 1...16") }
@@ -43,6 +50,12 @@ struct CommonOptions: ParsableArguments {
             s.sources = SourceAddresses(first: sourceFirst, count: max(0, sources))
             s.label = label.isEmpty ? mode.rawValue : label
             s.extensionOffer = extensions
+            s.tls = tls
+            s.tlsResume = !noTLSResume
+            s.processIndex = processIndex
+            s.processCount = max(1, processes)
+            s.childOutput = childOutput
+            s.serverPIDFile = serverPidFile
             if let subscriberPorts {
                 s.subscriberEndpoints = try subscriberPorts.split(separator: ",").map { text throws(LoadError) in
                     guard let p = UInt16(text) else { throw LoadError("bad port in --subscriber-ports: \(text)") }
@@ -57,6 +70,7 @@ struct CommonOptions: ParsableArguments {
 }
 
 func runLoad(_ settings: RunSettings) throws {
+    signal(SIGPIPE, SIG_IGN)
     do {
         try Coordinator(settings: settings).run()
     } catch {
@@ -185,6 +199,56 @@ struct Poll: ParsableCommand {
         s.rate = orderRate
         s.messages = orderRate > 0 ? Int(orderRate * duration) : 0
         s.timeoutSeconds = max(common.timeout, duration + 60)
+        try runLoad(s)
+    }
+}
+
+struct Shop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The real shop: admins on `admin`, customers on `user:<id>`, legacy pollers; the backend POSTs orders and PUTs tracking updates.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: "File with the server's HS256 secret (tokens are signed here).") var jwtSecretFile: String
+    @Option(help: "Admin dashboards (channel admin).") var admins = 200
+    @Option(help: "Customers, each on user:u<i>.") var customers = 15_000
+    @Option(help: "Every K-th customer has a second tab (0: none).") var twoTabEvery = 10
+    @Option(help: "Legacy clients polling GET /api/orders (users after the customers).") var pollers = 2_000
+    @Flag(help: "Admins and customers poll too, instead of subscribing.") var allPoll = false
+    @Option(help: "Seconds between one poller's polls.") var interval = 5.0
+    @Option(name: .shortAndLong, help: "Orders per second; 0 = as fast as answered.") var rate = 1.0
+    @Option(help: "Seconds of order creation (orders = rate x duration) unless -m is given.") var duration = 60.0
+    @Option(name: .shortAndLong, help: "Orders to create.") var messages: Int?
+    @Option(help: "Tracking updates per order.") var updates = 3
+    @Option(help: "Seconds from an order's answer to its first update, and between updates.") var updateGap = 5.0
+    @Option(help: "Connections of the backend.") var creators = 8
+    @Option(help: "Requests in flight per backend connection.") var pipeline = 4
+    @Flag(help: "Reconnect storm: clients reconnect when the server goes away (orderpush.js backoff), the backend retries POSTs with an Idempotency-Key; no updates.") var storm = false
+
+    func run() throws {
+        var shop = ShopSettings()
+        shop.admins = admins
+        shop.customers = customers
+        shop.twoTabEvery = max(0, twoTabEvery)
+        shop.legacyPollers = pollers
+        shop.allPoll = allPoll
+        shop.updates = storm ? 0 : max(0, min(5, updates))
+        shop.updateGapNs = Int64(updateGap * 1e9)
+        shop.storm = storm
+        do { shop.secret = try Tokens.loadSecret(jwtSecretFile) } catch { throw ValidationError(error.description) }
+        guard admins >= 0, customers >= 0, pollers >= 0, rate >= 0, creators > 0 else { throw ValidationError("bad counts") }
+        let orders = messages ?? Int((rate * duration).rounded())
+        guard orders > 0 else { throw ValidationError("no orders: give --rate and --duration, or -m") }
+        var s = try common.settings(mode: .shop, clients: shop.clientCount, path: "/ws")
+        s.shop = shop
+        s.plan = ShopPlan(orders: orders, users: shop.users)
+        s.publisherKind = .http
+        s.publishPath = "/api/orders"
+        s.publishers = creators
+        s.pipeline = max(1, pipeline)
+        s.messages = orders
+        s.rate = rate
+        s.pollIntervalSeconds = interval
+        let expectedSeconds = (rate > 0 ? Double(orders) / rate : 60) + Double(shop.updates) * updateGap + interval
+        s.timeoutSeconds = max(common.timeout, expectedSeconds + 120)
         try runLoad(s)
     }
 }

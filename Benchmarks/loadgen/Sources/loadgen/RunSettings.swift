@@ -1,6 +1,6 @@
 /// Everything one run needs, fixed before any thread starts.
 struct RunSettings: Sendable {
-    enum Mode: String, Sendable { case idle, latency, throughput, orders, poll }
+    enum Mode: String, Sendable { case idle, latency, throughput, orders, poll, shop }
     enum PublisherKind: String, Sendable { case http, ws }
 
     var mode: Mode
@@ -39,10 +39,30 @@ struct RunSettings: Sendable {
     var label = ""
     /// `Sec-WebSocket-Extensions` of the subscribers' upgrade requests; empty: none.
     var extensionOffer = ""
+    /// Shop mode: the population and the order plan.
+    var shop: ShopSettings?
+    var plan: ShopPlan?
+    /// Connect over TLS (no certificate check: loopback benchmarks) and, on reconnect,
+    /// resume the session with the server's ticket.
+    var tls = false
+    var tlsResume = true
+    /// Several processes (20,000 descriptors each): this one handles clients g with
+    /// g % processCount == processIndex; only process 0 publishes.
+    var processIndex = 0
+    var processCount = 1
+    /// Storm: the server's pid is re-read from this file (it changes on restart).
+    var serverPIDFile: String?
+    /// Set in a child process: where its counts go.
+    var childOutput: String?
+    var isChild: Bool { childOutput != nil }
 
     var usesWebSocketClients: Bool { mode != .poll }
     var hasPublisher: Bool { mode != .idle }
+    /// This process runs the publishers (they are counted in its ready target).
+    var runsPublishers: Bool { hasPublisher && processIndex == 0 }
     var publisherIsWebSocket: Bool { (mode == .latency || mode == .throughput) && publisherKind == .ws }
+    /// Clients of this process.
+    var localClients: Int { clients / processCount + (processIndex < clients % processCount ? 1 : 0) }
     /// Seq numbers each client should see once.
     var expectedPerClient: Int { mode == .idle ? 0 : messages }
 

@@ -22,6 +22,24 @@ struct WorkerResult: Sendable {
     var firstServerError: String?
     /// publish → receive delays, ns, one per distinct delivery.
     var latenciesNs: [Int64] = []
+    /// Shop: PUT → customer delays, and how stale polled events were (poll answer − write).
+    var latencies2Ns: [Int64] = []
+    var stalenessNs: [Int64] = []
+    var pollBytesReceived = 0
+    var pollBytesSent = 0
+    // Storm: when connections went down, came back and caught up.
+    var downs = 0
+    /// Shop: the deliveries the ready clients were owed.
+    var expectedTotal = 0
+    var resubscribed = 0
+    var stillDown = 0
+    var firstDownNs: Int64 = 0
+    var firstReconnectNs: Int64 = 0
+    var lastResubscribeNs: Int64 = 0
+    var lastCaughtUpNs: Int64 = 0
+    var reconnectAttempts = 0
+    var tlsHandshakes = 0
+    var tlsResumed = 0
     var firstSendNs: Int64 = 0
     var lastSendNs: Int64 = 0
     var lastReceiveNs: Int64 = 0
@@ -43,6 +61,8 @@ struct WorkerResult: Sendable {
         if firstError == nil { firstError = message }
     }
 
+    static func earliest(_ a: Int64, _ b: Int64) -> Int64 { a == 0 ? b : (b == 0 ? a : min(a, b)) }
+
     mutating func merge(_ o: WorkerResult) {
         clientsReady += o.clientsReady
         connectFailures += o.connectFailures
@@ -57,6 +77,21 @@ struct WorkerResult: Sendable {
         serverErrors += o.serverErrors
         firstServerError = firstServerError ?? o.firstServerError
         latenciesNs.append(contentsOf: o.latenciesNs)
+        latencies2Ns.append(contentsOf: o.latencies2Ns)
+        stalenessNs.append(contentsOf: o.stalenessNs)
+        pollBytesReceived += o.pollBytesReceived
+        pollBytesSent += o.pollBytesSent
+        downs += o.downs
+        expectedTotal += o.expectedTotal
+        resubscribed += o.resubscribed
+        stillDown += o.stillDown
+        firstDownNs = Self.earliest(firstDownNs, o.firstDownNs)
+        firstReconnectNs = Self.earliest(firstReconnectNs, o.firstReconnectNs)
+        lastResubscribeNs = max(lastResubscribeNs, o.lastResubscribeNs)
+        lastCaughtUpNs = max(lastCaughtUpNs, o.lastCaughtUpNs)
+        reconnectAttempts += o.reconnectAttempts
+        tlsHandshakes += o.tlsHandshakes
+        tlsResumed += o.tlsResumed
         if o.firstSendNs != 0 { firstSendNs = firstSendNs == 0 ? o.firstSendNs : min(firstSendNs, o.firstSendNs) }
         lastSendNs = max(lastSendNs, o.lastSendNs)
         lastReceiveNs = max(lastReceiveNs, o.lastReceiveNs)
