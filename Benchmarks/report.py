@@ -222,6 +222,14 @@ def main():
     w("- *loadgen CPU* (All runs) shows whether the load generator was near one core (its limit per thread).")
     w("")
 
+    # Sections measured by their own scripts, not by this run (each names its command and
+    # date): kept as written in Benchmarks/sections/, so a regeneration does not lose them.
+    sections_dir = os.path.join(here, "sections")
+    if os.path.isdir(sections_dir):
+        for name in sorted(os.listdir(sections_dir)):
+            if name.endswith(".md"):
+                w(open(os.path.join(sections_dir, name)).read().rstrip())
+                w("")
     w("## One event loop or two (OrderPush default `--loops 2`, one per CPU, vs `--loops 1`)")
     w("")
     w("Medians over the runs of each configuration (every run listed under All runs); the runs alternate "
