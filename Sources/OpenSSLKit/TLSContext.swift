@@ -16,6 +16,7 @@ public final class TLSContext {
     /// - Parameters:
     ///   - certificateChainPath: PEM file with the server certificate first, then any intermediates.
     ///   - privateKeyPath: PEM file with the certificate's private key (unencrypted).
+    ///   - ticketKeys: the keys that encrypt session tickets (default: the process's random ones).
     /// - Throws: `TLSError` naming the file and OpenSSL's reason if either cannot be
     ///   loaded or the key does not belong to the certificate.
     ///
@@ -23,7 +24,7 @@ public final class TLSContext {
     /// preference, EOF without close_notify treated as a normal close, partial writes,
     /// buffers released while a connection is idle (many idle WebSockets), and session
     /// tickets with keys shared by every context of the process (resumption on any loop).
-    public init(certificateChainPath: String, privateKeyPath: String) throws {
+    public init(certificateChainPath: String, privateKeyPath: String, ticketKeys: TLSTicketKeys = .process) throws {
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw OpenSSLErrorQueue.failure("SSL_CTX_new failed") }
         pointer = ctx
         isServer = true
@@ -41,20 +42,22 @@ public final class TLSContext {
             throw OpenSSLErrorQueue.failure("TLS private key \(privateKeyPath) does not match certificate \(certificateChainPath)")
         }
         // Session tickets (on by OpenSSL's default) are encrypted with the context's ticket
-        // keys, which OpenSSL draws at random per SSL_CTX. Each loop has its own context, and a
-        // reconnecting client lands on any loop, so with per-context keys a ticket resumed
-        // only when it came back to the same loop (half the time with two loops): every
-        // context of the process uses the same keys instead. They still live only as long as
-        // the process, so after a restart clients make full handshakes.
-        var keys = Self.processTicketKeys
-        guard cssl_ctx_set_ticket_keys(ctx, &keys, keys.count) == 1 else {
+        // keys, which OpenSSL would draw at random per SSL_CTX. Each loop has its own context,
+        // and a reconnecting client lands on any loop, so every context of the process uses
+        // the same keys: `TLSTicketKeys.process` (random, lives as long as the process), or
+        // keys read from a file, which survive a restart and may be shared by the nodes of a
+        // cluster (`--tls-ticket-key-file`).
+        let previous = ticketKeys.previous
+        let installed = ticketKeys.current.withUnsafeBufferPointer { current in
+            if let previous {
+                return previous.withUnsafeBufferPointer { cssl_ctx_use_ticket_keys(ctx, current.baseAddress, $0.baseAddress) }
+            }
+            return cssl_ctx_use_ticket_keys(ctx, current.baseAddress, nil)
+        }
+        guard installed == 1 else {
             throw OpenSSLErrorQueue.failure("cannot set the TLS session ticket keys")
         }
     }
-
-    /// Name (16 bytes), HMAC key (32) and AES key (32) for session tickets, drawn once per
-    /// process. Immutable once drawn (a lazily initialised `static let` is thread-safe).
-    private static let processTicketKeys: [UInt8] = Digest.randomBytes(80)
 
     /// Creates a client context that verifies servers against the CA certificates in
     /// `trustedCertificatesPath` (PEM) only; the host name is checked per session.
@@ -75,6 +78,7 @@ public final class TLSContext {
     }
 
     deinit {
+        cssl_ctx_free_ticket_keys(pointer)
         SSL_CTX_free(pointer)
     }
 

@@ -22,6 +22,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain; with --tls-key, serves HTTPS/WSS.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.") var tlsKey: String?
     @Option(name: .customLong("tls-port"), help: "Port for HTTPS/WSS (default 8443).") var tlsPort: UInt16?
+    @Option(name: .customLong("tls-ticket-key-file"), help: "Session-ticket key: 160 hex characters (openssl rand -hex 80), mode 0600; sessions then resume across restarts and across nodes given the same file; SIGHUP re-reads it (default: a random key per process).") var tlsTicketKeyFile: String?
     @Flag(name: .customLong("no-plain"), help: "With TLS: do not serve plain HTTP.") var noPlain = false
     @Option(name: .customLong("ping-interval"), help: "Seconds between WebSocket pings (default 30).") var pingInterval: Int?
     @Option(name: .customLong("header-timeout"), help: "Seconds a request's headers may take (default 10).") var headerTimeout: Int?
@@ -62,6 +63,7 @@ struct Serve: ParsableCommand {
             ConfigOption("tls-cert", tlsCert, \.tlsCertificatePath),
             ConfigOption("tls-key", tlsKey, \.tlsPrivateKeyPath),
             ConfigOption("tls-port", tlsPort, \.tlsPort),
+            ConfigOption("tls-ticket-key-file", tlsTicketKeyFile, \.tlsTicketKeyPath),
             ConfigOption("ping-interval", pingInterval, \.pingIntervalSeconds),
             ConfigOption("header-timeout", headerTimeout, \.headerTimeoutSeconds),
             ConfigOption("retention-days", retentionDays, \.retentionDays),
@@ -116,6 +118,9 @@ struct Serve: ParsableCommand {
         guard (config.tlsCertificatePath == nil) == (config.tlsPrivateKeyPath == nil) else {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
+        guard config.tlsTicketKeyPath == nil || config.tlsCertificatePath != nil else {
+            throw ValidationError("--tls-ticket-key-file needs TLS (--tls-cert and --tls-key)")
+        }
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -126,6 +131,8 @@ struct Serve: ParsableCommand {
         let server = OrderPushServer(config: config, logger: logger)
         do {
             try server.bind()
+        } catch let error as TLSTicketKeyFileError {
+            throw ValidationError("\(error)")
         } catch {
             throw ValidationError("cannot listen on \(config.host):\(config.port): \(error)")
         }

@@ -314,9 +314,10 @@ final class ServerLoop {
                     }
                 }
                 metrics.messagesDelivered.add(broadcastClients.count, ordering: .relaxed)
-            case .reloadTLS(let certificate, let privateKey):
+            case .reloadTLS(let certificate, let privateKey, let ticketKeys):
                 do {
-                    replaceTLSContext(try TLSContext(certificateChainPath: certificate, privateKeyPath: privateKey))
+                    replaceTLSContext(try TLSContext(certificateChainPath: certificate, privateKeyPath: privateKey,
+                                                     ticketKeys: ticketKeys))
                 } catch {
                     logger.error("loop \(index): TLS certificate NOT reloaded, the previous one stays in use: \(error)")
                 }

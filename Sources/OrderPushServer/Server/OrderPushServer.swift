@@ -18,6 +18,9 @@ public final class OrderPushServer {
     public private(set) var boundPort: UInt16?
     /// The port HTTPS/WSS listens on, when TLS is configured.
     public private(set) var boundTLSPort: UInt16?
+    /// The session-ticket keys every loop's TLS context starts with: from
+    /// `--tls-ticket-key-file`, else the process's random ones.
+    private var ticketKeys = TLSTicketKeys.process
 
     public init(config: ServerConfig, logger: Logger) {
         self.config = config
@@ -29,8 +32,10 @@ public final class OrderPushServer {
         let loops = max(1, config.loops)
         let useTLS = config.tlsCertificatePath != nil && config.tlsPrivateKeyPath != nil
         if useTLS {
+            if let path = config.tlsTicketKeyPath { ticketKeys = TLSTicketKeys(current: try TLSTicketKeyFile.load(path: path)) }
             // Fail now, with OpenSSL's reason, rather than in every loop.
-            _ = try TLSContext(certificateChainPath: config.tlsCertificatePath!, privateKeyPath: config.tlsPrivateKeyPath!)
+            _ = try TLSContext(certificateChainPath: config.tlsCertificatePath!, privateKeyPath: config.tlsPrivateKeyPath!,
+                               ticketKeys: ticketKeys)
         }
         var plainPort = config.port
         var tlsPort = config.tlsPort
@@ -62,7 +67,7 @@ public final class OrderPushServer {
     }
 
     /// Runs until SIGTERM/SIGINT/SIGQUIT, then shuts down gracefully and returns. SIGHUP
-    /// re-reads the signing keys and the TLS certificate and key (`Reloader`); SIGUSR1 and
+    /// re-reads the signing keys, the TLS certificate and key and the ticket key file (`Reloader`); SIGUSR1 and
     /// SIGUSR2 are logged and the server keeps serving.
     /// - Parameter onReady: called once the loops are about to run (start-up lines go here).
     public func run(onReady: (StartupInfo) -> Void = { _ in }) throws {
@@ -73,7 +78,7 @@ public final class OrderPushServer {
         if listenerFds.isEmpty { try bind() }
         let loopCount = listenerFds.count
         let group = try LoopGroup(count: loopCount, maxTotalOutputBytes: config.maxTotalOutputBytes)
-        let config = self.config, metrics = self.metrics, logger = self.logger
+        let config = self.config, metrics = self.metrics, logger = self.logger, ticketKeys = self.ticketKeys
 
         // The storage backend (and with it the broker): chosen here, and only here;
         // everything else sees the `OrderStore` protocols. The database is created and
@@ -156,7 +161,7 @@ public final class OrderPushServer {
                     let loop = try ServerLoop(index: index, config: config, metrics: metrics, logger: logger,
                                               mailbox: group.mailboxes[index], group: group)
                     try attachServices(loop)
-                    try addListeners(fds, to: loop, config: config)
+                    try addListeners(fds, to: loop, config: config, ticketKeys: ticketKeys)
                     loop.run()
                 } catch {
                     logger.critical("loop \(index) failed to start: \(error)")
@@ -168,8 +173,8 @@ public final class OrderPushServer {
         let main = try ServerLoop(index: 0, config: config, metrics: metrics, logger: logger,
                                   mailbox: group.mailboxes[0], group: group)
         try attachServices(main)
-        try addListeners(listenerFds[0], to: main, config: config)
-        let reloader = Reloader(config: config, keySource: keySource, keys: keys, group: group, logger: logger)
+        try addListeners(listenerFds[0], to: main, config: config, ticketKeys: ticketKeys)
+        let reloader = Reloader(config: config, keySource: keySource, keys: keys, ticketKeys: ticketKeys, group: group, logger: logger)
         try main.eventLoop.register(signals.fd, interest: .readable, handler: SignalHandler(watcher: signals) { signal in
             let name = SignalWatcher.name(of: signal)
             switch SignalWatcher.disposition(of: signal) {
@@ -202,11 +207,13 @@ extension OrderPushServer {
 
 /// Registers a loop's listeners; TLS ones share one context per loop (an SSL_CTX is not
 /// shared across threads here, so no locking is involved).
-private func addListeners(_ fds: [(fd: Int32, tls: Bool)], to loop: ServerLoop, config: ServerConfig) throws {
+private func addListeners(_ fds: [(fd: Int32, tls: Bool)], to loop: ServerLoop, config: ServerConfig,
+                          ticketKeys: TLSTicketKeys) throws {
     var context: TLSContext?
     for (fd, tls) in fds {
         if tls && context == nil {
-            context = try TLSContext(certificateChainPath: config.tlsCertificatePath!, privateKeyPath: config.tlsPrivateKeyPath!)
+            context = try TLSContext(certificateChainPath: config.tlsCertificatePath!, privateKeyPath: config.tlsPrivateKeyPath!,
+                                     ticketKeys: ticketKeys)
         }
         try loop.addListener(fd: fd, tls: tls ? context : nil)
     }

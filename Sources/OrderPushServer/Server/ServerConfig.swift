@@ -23,6 +23,9 @@ public struct ServerConfig: Sendable {
     public var tlsCertificatePath: String?
     public var tlsPrivateKeyPath: String?
     public var tlsPort: UInt16 = 8443
+    /// `--tls-ticket-key-file`: the session-ticket key (`TLSTicketKeyFile`), shared by the
+    /// nodes of a cluster and kept across restarts; nil: a random key per process.
+    public var tlsTicketKeyPath: String?
     public var servePlain = true
 
     /// WebSocket ping interval; a connection that has not answered by the next ping is closed.
