@@ -89,7 +89,7 @@ final class Reloader {
         do {
             context = try TLSContext(certificateChainPath: certificate, privateKeyPath: privateKey, ticketKeys: freshTicketKeys)
         } catch {
-            logger.error("TLS certificate NOT reloaded, the previous one (and ticket key) stays in use: \(error)")
+            logger.error("TLS certificate NOT reloaded, the previous one stays in use (and so does the ticket key): \(error)")
             return
         }
         ticketKeys = freshTicketKeys
