@@ -81,20 +81,6 @@ private final class TLSTestClient {
 /// SIGHUP re-reads the TLS certificate and key: new connections get the new certificate,
 /// open WSS connections keep working, and a bad file keeps the old certificate.
 @Suite struct CertificateReloadTests {
-    /// A fresh CA and server certificate (certs/make-dev-cert.sh) in a temp folder.
-    private func makeCertificates() throws -> TemporaryFolder {
-        let folder = try TemporaryFolder(prefix: "orderpush-certs")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [ServerProcess.repoRoot.appendingPathComponent("certs/make-dev-cert.sh").path, "--out", folder.url.path]
-        p.standardOutput = Pipe()
-        p.standardError = Pipe()
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TestFailure("make-dev-cert.sh failed") }
-        return folder
-    }
-
     /// Copies `cert.pem` and `key.pem` of `from` over the ones in `live` (each replaced by a
     /// rename, as deployment tools do, so the server never reads half a file).
     private func install(_ from: TemporaryFolder, into live: TemporaryFolder) throws {
@@ -107,7 +93,7 @@ private final class TLSTestClient {
     }
 
     @Test func aWSSConnectionOpenedBeforeSIGHUPKeepsReceivingAndNewConnectionsGetTheNewCertificate() throws {
-        let first = try makeCertificates(), second = try makeCertificates(), live = try TemporaryFolder(prefix: "orderpush-live")
+        let first = try makeDevCertificates(prefix: "orderpush-certs"), second = try makeDevCertificates(prefix: "orderpush-certs"), live = try TemporaryFolder(prefix: "orderpush-live")
         try install(first, into: live)
         let server = try ServerProcess(arguments: ["--tls-port", "0",
                                                    "--tls-cert", live.url.appendingPathComponent("cert.pem").path,
@@ -147,7 +133,7 @@ private final class TLSTestClient {
     }
 
     @Test func aBadCertificateAtSIGHUPKeepsTheOldOneAndSaysWhy() throws {
-        let certs = try makeCertificates(), live = try TemporaryFolder(prefix: "orderpush-live")
+        let certs = try makeDevCertificates(prefix: "orderpush-certs"), live = try TemporaryFolder(prefix: "orderpush-live")
         try install(certs, into: live)
         let server = try ServerProcess(arguments: ["--tls-port", "0",
                                                    "--tls-cert", live.url.appendingPathComponent("cert.pem").path,

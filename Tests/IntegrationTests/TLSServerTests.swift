@@ -4,23 +4,8 @@ import Testing
 
 /// HTTPS and WSS on the same loop as plain HTTP, with a dev certificate from certs/.
 @Suite struct TLSServerTests {
-    /// Runs certs/make-dev-cert.sh into a temp folder (deleted when released); returns it.
-    private func makeCertificates() throws -> TemporaryFolder {
-        let folder = try TemporaryFolder(prefix: "orderpush-certs")
-        let dir = folder.url
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [ServerProcess.repoRoot.appendingPathComponent("certs/make-dev-cert.sh").path, "--out", dir.path]
-        p.standardOutput = Pipe()
-        p.standardError = Pipe()
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TestFailure("make-dev-cert.sh failed") }
-        return folder
-    }
-
     @Test func httpsAndWssServeOnTheTLSPort() throws {
-        let certsFolder = try makeCertificates()
+        let certsFolder = try makeDevCertificates(prefix: "orderpush-certs")
         defer { withExtendedLifetime(certsFolder) {} }
         let certs = certsFolder.url
         let server = try ServerProcess(arguments: ["--echo", "--tls-port", "0",

@@ -11,19 +11,6 @@ import Testing
 /// The client is `openssl s_client`: it saves a session (`-sess_out`) and offers it again
 /// (`-sess_in`), and says "Reused" or "New" for each handshake.
 @Suite struct TLSTicketKeyTests {
-    private func makeCertificates() throws -> TemporaryFolder {
-        let folder = try TemporaryFolder(prefix: "orderpush-tickets")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [ServerProcess.repoRoot.appendingPathComponent("certs/make-dev-cert.sh").path, "--out", folder.url.path]
-        p.standardOutput = Pipe()
-        p.standardError = Pipe()
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TestFailure("make-dev-cert.sh failed") }
-        return folder
-    }
-
     /// Writes `text` to `path` with `mode` (the mode set explicitly, whatever the umask).
     private func write(_ text: String, to path: String, mode: mode_t = 0o600) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
@@ -78,7 +65,7 @@ import Testing
 
     @Test(arguments: ["-tls1_3", "-tls1_2"])
     func aSessionResumesAcrossARestartWithTheSameTicketKeyFile(version: String) throws {
-        let certs = try makeCertificates()
+        let certs = try makeDevCertificates(prefix: "orderpush-tickets")
         let ca = certs.url.appendingPathComponent("ca.pem").path
         let keyFile = certs.url.appendingPathComponent("ticket.key").path
         let session = certs.url.appendingPathComponent("session.pem").path
@@ -98,7 +85,7 @@ import Testing
     /// (so the saved session is good), and not after the restart.
     @Test(arguments: ["-tls1_3", "-tls1_2"])
     func withoutTheFileARestartMakesAFullHandshake(version: String) throws {
-        let certs = try makeCertificates()
+        let certs = try makeDevCertificates(prefix: "orderpush-tickets")
         let ca = certs.url.appendingPathComponent("ca.pem").path
         let session = certs.url.appendingPathComponent("session.pem").path
 
@@ -114,7 +101,7 @@ import Testing
     }
 
     @Test func badTicketKeyFilesStopTheStartWithTheReason() throws {
-        let certs = try makeCertificates()
+        let certs = try makeDevCertificates(prefix: "orderpush-tickets")
         let folder = certs.url.path
         func failure(_ file: String) -> String? {
             ClusterTests.startFailure(tlsArguments(certs) + ["--tls-ticket-key-file", file])
@@ -149,7 +136,7 @@ import Testing
 
     /// One loop, so the log line after SIGHUP means every context has the new keys.
     @Test func sighupKeepsTheOldKeyForABadFileAndThePreviousKeyAfterARotation() throws {
-        let certs = try makeCertificates()
+        let certs = try makeDevCertificates(prefix: "orderpush-tickets")
         let ca = certs.url.appendingPathComponent("ca.pem").path
         let keyFile = certs.url.appendingPathComponent("ticket.key").path
         let session = certs.url.appendingPathComponent("session.pem").path
