@@ -67,7 +67,14 @@ enum ClientFrame {
 
 /// Feeds `bytes` in one go (or in `chunk`-sized pieces) and drains the reader after each feed.
 func readAll(_ bytes: [UInt8], maxMessageBytes: Int = 1 << 20, chunk: Int? = nil) -> [WebSocketInbound] {
-    var reader = WebSocketReader(maxMessageBytes: maxMessageBytes)
+    readWithReader(bytes, maxMessageBytes: maxMessageBytes, chunk: chunk).items
+}
+
+/// `readAll`, with permessage-deflate negotiated or not (`inflation`), also giving back the
+/// reader as it was left.
+func readWithReader(_ bytes: [UInt8], inflation: InflateSettings? = nil, maxMessageBytes: Int = 1 << 20,
+                    chunk: Int? = nil) -> (items: [WebSocketInbound], reader: WebSocketReader) {
+    var reader = WebSocketReader(maxMessageBytes: maxMessageBytes, inflation: inflation)
     var items: [WebSocketInbound] = []
     let step = chunk ?? max(bytes.count, 1)
     var start = 0
@@ -77,7 +84,7 @@ func readAll(_ bytes: [UInt8], maxMessageBytes: Int = 1 << 20, chunk: Int? = nil
         while let item = reader.next() { items.append(item) }
         start = end
     } while start < bytes.count
-    return items
+    return (items, reader)
 }
 
 

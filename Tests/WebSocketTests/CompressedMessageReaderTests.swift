@@ -13,19 +13,10 @@ import WebSocket
         ClientFrame.make(opcode: opcode.rawValue, payload: payload, fin: fin, rsv: 0b100)
     }
 
+    /// Read with permessage-deflate negotiated unless `inflation` says otherwise.
     private func read(_ bytes: [UInt8], inflation: InflateSettings? = InflateSettings(), maxMessageBytes: Int = 1 << 20,
                       chunk: Int? = nil) -> (items: [WebSocketInbound], reader: WebSocketReader) {
-        var reader = WebSocketReader(maxMessageBytes: maxMessageBytes, inflation: inflation)
-        var items: [WebSocketInbound] = []
-        let step = chunk ?? max(bytes.count, 1)
-        var start = 0
-        repeat {
-            let end = min(start + step, bytes.count)
-            reader.feed(Array(bytes[start..<end]))
-            while let item = reader.next() { items.append(item) }
-            start = end
-        } while start < bytes.count
-        return (items, reader)
+        readWithReader(bytes, inflation: inflation, maxMessageBytes: maxMessageBytes, chunk: chunk)
     }
 
     @Test func rfcHelloInOneFrame() {
