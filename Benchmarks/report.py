@@ -131,12 +131,12 @@ def main():
     report_shop.method(w)
     w("- (f) uses `wrk` instead of the load generator: it only creates orders (no WebSocket side), "
       "so it isolates the durable write path.")
-    w("- **uWebSockets could not be run here.** No source or usable package is reachable on this "
-      "machine: Debian has no package; GitHub is not reachable; on PyPI, `uws` 0.0.9 ships a prebuilt "
-      "µWebSockets.py (a 2020 uWebSockets built against Python 3.6) that crashes with a segmentation "
-      "fault in `App()` under this machine's Python 3.11, and `uwebsockets` 0.14.x are small Python "
-      "binding sources for the 2017 v0.14 API whose build fails here. So the \"≤ uWebSockets\" "
-      "targets below are compared against the figures quoted in issue 4 only, not measured in the same run.")
+    w("- **uWebSockets is not run here.** Its source is not ours to build in this repository, and no "
+      "usable package exists on this machine (Debian has none; PyPI's `uws` 0.0.9 is a 2020 prebuilt "
+      "that crashes in `App()` under Python 3.11). An outside check measures OrderPush `--bench` against "
+      "uWebSockets v20.79 (built from source, with its own C load tool, on this kind of machine); the "
+      "\"≤ uWebSockets\" targets below are compared against that check's figures as quoted in issue 11, "
+      "not measured in the same run. Node ws is the same-run reference.")
     w("")
 
     w("## Results")
@@ -421,47 +421,44 @@ def d_bound(runs, w):
 
 
 def targets_section(runs, w, series, median):
-    """Issue 4's targets, with the uWebSockets figures as quoted there (not run here)."""
-    w("## Against the targets of issue 4")
+    """Issue 11's targets, against the outside check's uWebSockets figures as quoted there."""
+    w("## Against the targets (issue 11)")
     w("")
-    w("uWebSockets could not be run on this machine (see Method), so its column repeats the figures "
-      "quoted in issue 4 (\"measured on this kind of machine\"), from another run: the \"≤ uWebSockets\" "
-      "comparisons are against those quoted figures only. The Node ws column is from this run, next to "
-      "Node ws as quoted, to show how far this run's conditions are from the quoted one.")
+    w("The uWebSockets column and the first OrderPush column are the outside check's figures as quoted "
+      "in issue 11 (OrderPush `--bench` and uWebSockets v20.79 in one run, its own C load tool, another "
+      "machine of this kind, an older OrderPush). The other columns are this run. Verdicts compare this "
+      "run's medians with the quoted uWebSockets figures; the outside check's next run is what decides.")
     w("")
     mem = get(runs, "a-orderpush", "server_kib_per_connection")
     mem_n = get(runs, "a-node", "server_kib_per_connection")
-    p50, p99 = get(runs, "b-orderpush", "p50_ms"), get(runs, "b-orderpush", "p99_ms")
     p50n, p99n = get(runs, "b-node", "p50_ms"), get(runs, "b-node", "p99_ms")
     m50, m99 = median(series("b-orderpush", "p50_ms")), median(series("b-orderpush", "p99_ms"))
-    c, cn = get(runs, "c-orderpush", "deliveries_per_s"), get(runs, "c-node", "deliveries_per_s")
+    l50, l99 = median(series("b-orderpush-loops1", "p50_ms")), median(series("b-orderpush-loops1", "p99_ms"))
+    cn = get(runs, "c-node", "deliveries_per_s")
     cm = median(series("c-orderpush", "deliveries_per_s"))
 
     def verdict(ok):
-        return "met" if ok else "not met"
+        return "**met**" if ok else "**not met**"
 
     def rel(a, b):
         return f"{a / b:.2f}" if a is not None and b else "–"
-    w("| load | target | uWebSockets (quoted) | Node ws (quoted) | uWS ÷ Node (quoted) | OrderPush (this run) "
-      "| Node ws (this run) | OrderPush ÷ Node (this run) | against the quoted uWebSockets |")
-    w("|---|---|---|---|---|---|---|---|---|")
+    w("| load | target | uWebSockets (outside check) | OrderPush (outside check, older code) | OrderPush (this run) "
+      "| Node ws (this run) | OrderPush ÷ Node (this run) | target |")
+    w("|---|---|---|---|---|---|---|---|")
     if mem is not None:
-        w(f"| (a) memory per idle connection | ≤ 1 KB | 0.46 KB | 6.1 KB | {rel(0.46, 6.1)} | {num(mem, 2)} KiB "
-          f"| {num(mem_n, 2)} KiB | {rel(mem, mem_n)} | ≤ 1 KB {verdict(mem * 1.024 <= 1)}; "
-          f"{'below' if mem * 1.024 <= 0.46 else 'above'} uWebSockets' 0.46 KB |")
-    if p50 is not None:
-        w(f"| (b) latency p50 / p99, 10k subscribers | ≤ uWebSockets' | 29 / 83 ms | 50 / 212 ms | "
-          f"{rel(29, 50)} / {rel(83, 212)} | {num(p50)} / {num(p99)} ms (medians of the default's runs: "
-          f"{num(m50)} / {num(m99)}) | {num(p50n)} / {num(p99n)} ms | {rel(p50, p50n)} / {rel(p99, p99n)} | "
-          f"absolute (medians): p50 {verdict(m50 is not None and m50 <= 29)}, p99 {verdict(m99 is not None and m99 <= 83)}; "
-          f"relative to Node ws: p50 {verdict(p50n and p50 / p50n <= 29 / 50)}, p99 {verdict(p99n and p99 / p99n <= 83 / 212)} |")
-    if c is not None:
-        w(f"| (c) deliveries/s, 1k subscribers, burst | ≥ 4 M | 3.9 M | 184 k | {rel(3.9e6, 184e3)} | {num(c)} "
-          f"(median {num(cm)}) | {num(cn)} | {rel(c, cn)} | ≥ 4 M {verdict(cm is not None and cm >= 4e6)} |")
+        w(f"| (a) memory per idle connection, 10k | ≤ 0.45 KB | 0.45 KB | 0.68 KB | {num(mem, 2)} KiB "
+          f"({mem * 1.024:.2f} KB) | {num(mem_n, 2)} KiB | {rel(mem, mem_n)} | {verdict(mem * 1.024 <= 0.45)} |")
+    if m50 is not None:
+        loops1 = (f"; `--loops 1`: {num(l50)} / {num(l99)} ms" if l50 is not None else "")
+        w(f"| (b) latency p50 / p99, 10k subscribers, 10 msg/s | ≤ uWebSockets' | 48 / 188 ms | 60 / 121 ms | "
+          f"{num(m50)} / {num(m99)} ms (medians of the default's runs{loops1}) | {num(p50n)} / {num(p99n)} ms | "
+          f"{rel(m50, p50n)} / {rel(m99, p99n)} | p50 {verdict(m50 <= 48)}, p99 {verdict(m99 is not None and m99 <= 188)} |")
+    if cm is not None:
+        w(f"| (c) deliveries/s, 1k subscribers, burst | ≥ 2 × uWebSockets' = 6.6 M | 3.3 M | 9.9 M | {num(cm)} "
+          f"(median) | {num(cn)} | {rel(cm, cn)} | {verdict(cm >= 6.6e6)} |")
     w("")
-    w("The quoted figures come from another run, under other background load (compare Node ws quoted and "
-      "in this run); the ratio columns compare each server to Node ws measured alongside it, which is the "
-      "closest this machine can come to a same-run comparison with uWebSockets.")
+    w("The two OrderPush columns are different code on different machines under different load, so "
+      "they bound how far a verdict here can be carried over to the outside check, no more.")
     w("")
 
 

@@ -14,6 +14,10 @@
 #   FUZZ_TIMEOUT  seconds one input may take before libFuzzer reports a hang (default 10,
 #                 120 with --runs). libFuzzer measures it on the wall clock, so a niced
 #                 campaign starved by other builds would otherwise report false hangs.
+#   FUZZ_MAX_LEN  longest input in bytes (default 4096). Corpus files longer than it are
+#                 read truncated. The campaign ran `websocket` at 1024: its frames rarely
+#                 need more, and long inputs fed one byte at a time through zlib made it
+#                 slow (see docs/FUZZING.md).
 #
 # Each target runs in one process on one core and stops by itself after `seconds` (or N
 # executions). At the end of each target it prints one line: executions, wall time,
@@ -137,7 +141,7 @@ build_target() {
 
 run_target() {
   local t=$1 bin=$B/bin/fuzz-$1 log=$LOG_DIR/$1.log
-  local opts=(-max_len=4096 -timeout="$TIMEOUT" -rss_limit_mb=2048 -print_final_stats=1
+  local opts=(-max_len="${FUZZ_MAX_LEN:-4096}" -timeout="$TIMEOUT" -rss_limit_mb=2048 -print_final_stats=1
               -artifact_prefix="Fuzz/crashes/$t-")
   [[ -f Fuzz/dict/$t.dict ]] && opts+=(-dict="Fuzz/dict/$t.dict")
   mkdir -p "$B/corpus/$t"
