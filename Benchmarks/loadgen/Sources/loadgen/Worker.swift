@@ -373,9 +373,11 @@ final class Worker {
             goneAway(c)
             return
         }
-        if settings.mode == .shop && c.role == .publisher && c.isReady && started, let shop = settings.shop {
-            // The server closed a backend connection (e.g. idle keep-alive): what it had not
-            // answered counts as refused (no Idempotency-Key outside the storm), then reconnect.
+        if settings.mode == .shop && c.role == .publisher && c.isReady, let shop = settings.shop {
+            // The server closed a backend connection (e.g. idle keep-alive, also while the
+            // clients were still connecting: 16,700 TLS handshakes take longer than the
+            // server's keep-alive limit): what it had not answered counts as refused (no
+            // Idempotency-Key outside the storm), then reconnect.
             for write in c.pending {
                 result.publishRejected += 1
                 writesFinished += 1
@@ -455,7 +457,7 @@ final class Worker {
             if c.reconnectAtNs <= now {
                 waiting.swapAt(i, waiting.count - 1)
                 waiting.removeLast()
-                result.reconnectAttempts += 1
+                if c.role != .publisher { result.reconnectAttempts += 1 }
                 if startConnect(c) != nil {
                     c.phase = .open   // so that goneAway takes it
                     c.fd = -1
