@@ -425,6 +425,107 @@ import WebSocket
         #expect(ws.phase == .webSocket && ws.acceptsFrames)
     }
 
+    // MARK: - Skipping ticks before `nextTickDueMs`
+
+    /// Two machines get the same events; one is ticked every 250 ms, the other only from its
+    /// `nextTickDueMs` on (as `Connection.tick` does). Their actions must be the same, tick by
+    /// tick: skipping never delays or drops a deadline, a ping or a heartbeat.
+    struct Twin {
+        var always: Machine
+        var skipping: Machine
+        var actions: [String] = []
+        var ticksReachingTheSkippingMachine = 0
+        var closed = false
+
+        mutating func apply(_ step: (inout Machine) -> Void) {
+            step(&always)
+            step(&skipping)
+        }
+
+        mutating func tick(nowMs: Int64, describe: (Machine.Action) -> String, location: SourceLocation = #_sourceLocation) {
+            guard !closed else { return }
+            let expected = describe(always.tick(nowMs: nowMs))
+            var got = "none"
+            if nowMs >= skipping.nextTickDueMs {
+                ticksReachingTheSkippingMachine += 1
+                got = describe(skipping.tick(nowMs: nowMs))
+            }
+            #expect(got == expected, "at \(nowMs) ms", sourceLocation: location)
+            if expected != "none" { actions.append("\(nowMs) \(expected)") }
+            if expected == "closeNow" { closed = true }
+        }
+    }
+
+    /// Runs `twin` from `fromMs` to `toMs`, a tick every 250 ms, with `events` applied at their times.
+    func run(_ twin: inout Twin, fromMs: Int64 = 0, toMs: Int64, events: [Int64: (inout Machine) -> Void] = [:]) {
+        var t = fromMs
+        while t <= toMs {
+            if let event = events[t] { twin.apply(event) }
+            twin.tick(nowMs: t, describe: describe)
+            t += 250
+        }
+    }
+
+    @Test func skippingTicksBeforeTheDueTimeChangesNoActionOfAWebSocket() {
+        // Silent client: ping at 30 s, close 1001 at 60 s, dropped when the close times out.
+        var silent = Twin(always: openWebSocket(), skipping: openWebSocket())
+        run(&silent, toMs: 70_000)
+        #expect(silent.actions == ["30000 ping", "60000 close 1001", "65000 closeNow"])
+        #expect(silent.ticksReachingTheSkippingMachine <= 4, "an idle socket's ticks are skipped")
+
+        // A pong at 40.1 s moves the next ping to 70.1 s (on the 70.25 s tick); a close the
+        // server starts at 80 s times out at 85 s.
+        var answering = Twin(always: openWebSocket(), skipping: openWebSocket())
+        let pong: (inout Machine) -> Void = { m in
+            self.feed(&m, self.clientFrame(0xA, []))
+            _ = self.drain(&m, nowMs: 40_100)
+        }
+        run(&answering, toMs: 40_000)
+        answering.apply(pong)
+        let close: (inout Machine) -> Void = { m in _ = m.startClose(code: CloseCode.goingAway, reason: "", nowMs: 80_000) }
+        run(&answering, fromMs: 40_250, toMs: 90_000, events: [80_000: close])
+        #expect(answering.actions == ["30000 ping", "70250 ping", "85000 closeNow"])
+    }
+
+    @Test func skippingTicksBeforeTheDueTimeChangesNoActionOfHTTPOrAStream() {
+        // Headers cut short: 408 at 10 s, once.
+        let slowHeaders: (inout Machine) -> Void = { m in
+            self.feed(&m, "GET /a HTTP/1.1\r\nHost:")
+            _ = self.drain(&m)
+        }
+        var slow = Twin(always: Machine(settings: Self.settings, nowMs: 0), skipping: Machine(settings: Self.settings, nowMs: 0))
+        slow.apply(slowHeaders)
+        run(&slow, toMs: 30_000)
+        #expect(slow.actions == ["10000 respond 408"])
+
+        // A request answered at 5 s: the idle keep-alive limit counts from there (was armed at 0).
+        var idle = Twin(always: Machine(settings: Self.settings, nowMs: 0), skipping: Machine(settings: Self.settings, nowMs: 0))
+        let request: (inout Machine) -> Void = { m in
+            self.feed(&m, "GET /a HTTP/1.1\r\nHost: a\r\n\r\n")
+            _ = self.drain(&m, nowMs: 5_000)
+            _ = m.requestHandled(.respond(.json(.ok, [])), nowMs: 5_000)
+        }
+        run(&idle, toMs: 30_000, events: [5_000: request])
+        #expect(idle.actions == ["15000 closeNow"])
+
+        // An event stream: heartbeats every 15 s; ended at 50 s with output queued, dropped 5 s later.
+        var stream = Twin(always: openEventStream(heartbeatMs: 15_000), skipping: openEventStream(heartbeatMs: 15_000))
+        let end: (inout Machine) -> Void = { m in _ = m.endStream(nowMs: 50_000, queuedOutputBytes: 300) }
+        run(&stream, toMs: 70_000, events: [50_000: end])
+        #expect(stream.actions == ["15000 send 13 bytes", "30000 send 13 bytes", "45000 send 13 bytes", "55000 closeNow"])
+
+        // Lingering after a `Connection: close` answer: closed when the linger time is up.
+        var lingering = Twin(always: Machine(settings: Self.settings, nowMs: 0), skipping: Machine(settings: Self.settings, nowMs: 0))
+        let closeAnswer: (inout Machine) -> Void = { m in
+            self.feed(&m, "GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            _ = self.drain(&m, nowMs: 1_000)
+            _ = m.requestHandled(.respond(.json(.ok, [])), nowMs: 1_000)
+            m.startedLingering(nowMs: 1_000)
+        }
+        run(&lingering, toMs: 10_000, events: [1_000: closeAnswer])
+        #expect(lingering.actions == ["3000 closeNow"])
+    }
+
     // MARK: - Helpers
 
     func streamHead() -> HTTPResponse {

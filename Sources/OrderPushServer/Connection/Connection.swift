@@ -348,6 +348,8 @@ final class Connection: EventHandler {
             ticksWithoutProgress = 0
         }
         writtenBytesAtLastTick = writtenBytes
+        // Nothing is due: an idle connection costs the tick these few reads and stores.
+        guard nowMs >= machine.nextTickDueMs else { return }
         perform(machine.tick(nowMs: nowMs))
     }
 
