@@ -39,6 +39,7 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-output-bytes"), help: "Queued outbound bytes per connection before close 1013 (default 8388608).") var maxOutputBytes: Int?
     @Option(name: .customLong("max-total-output-bytes"), help: "Queued outbound bytes of all connections together before the largest queues are closed with 1013 (default 268435456; at least --max-output-bytes).") var maxTotalOutputBytes: Int?
     @Option(name: .customLong("poll-limit"), help: "Events per polling answer at most (default 500).") var pollLimit: Int?
+    @Option(name: .customLong("max-queued-reads"), help: "Reads waiting for the database at most, all loops together (with PostgreSQL every read, with SQLite searches); past it 503 storage_busy (default 4096).") var maxQueuedReads: Int?
     @Option(name: .customLong("write-batch"), help: "Writes committed in one transaction at most (group commit; default 256).") var writeBatch: Int?
     @Option(name: .customLong("user-write-rate"), help: "Order writes per second per user token (sub), in bursts of twice that; 0 turns it off (default 10). Admin and service tokens are not limited.") var userWriteRate: Double?
     @Flag(name: .customLong("no-deflate"), help: "Do not negotiate permessage-deflate (WebSocket compression).") var noDeflate = false
@@ -80,6 +81,7 @@ struct Serve: ParsableCommand {
             ConfigOption("max-total-output-bytes", maxTotalOutputBytes, \.maxTotalOutputBytes),
             ConfigOption("poll-limit", pollLimit, \.pollLimit),
             ConfigOption("write-batch", writeBatch, \.maxWriteBatch),
+            ConfigOption("max-queued-reads", maxQueuedReads, \.maxQueuedReads),
             ConfigOption("user-write-rate", userWriteRate, \.userWriteRate),
             ConfigOption(flag: "no-plain", noPlain) { $0.servePlain = false },
             ConfigOption(flag: "echo", echo) { $0.enableEcho = true },
@@ -98,6 +100,9 @@ struct Serve: ParsableCommand {
               config.userWriteRate >= 0, config.userWriteRate.isFinite,
               config.webSocketMessageRate >= 0, config.webSocketMessageRate <= 1_000_000 else {
             throw ValidationError("timeouts, limits and counts must be positive (--user-write-rate >= 0, --ws-message-rate 0...1000000, --max-header-bytes >= 1024, --max-output-bytes >= 65536, --max-total-output-bytes >= --max-output-bytes, --loops 1...64)")
+        }
+        guard config.maxQueuedReads > 0 else {
+            throw ValidationError("--max-queued-reads must be a positive integer (reads waiting for the database, whole process), not \(config.maxQueuedReads)")
         }
         if let url = config.databaseURL {
             guard db == nil && Environment.value(for: "db") == nil else {

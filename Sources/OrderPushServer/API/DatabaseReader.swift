@@ -33,13 +33,14 @@ struct ReadCompletion: Sendable {
 /// Each thread opens its own store (a store is used by the thread that opened it only);
 /// they share one queue, so a read that is stuck (a locked table, an unreachable host
 /// during its connect timeout) holds one thread while the others go on. The queue is
-/// bounded (`capacity`): past it `submit` refuses, and the loop answers 503 with
-/// `Retry-After` instead of queueing without limit behind a slow database.
+/// bounded (`capacity`, `--max-queued-reads`, one bound for all loops as they share the
+/// queue): past it `submit` refuses, and the loop answers 503 with `Retry-After` instead
+/// of queueing without limit behind a slow database. `/metrics` shows the queue's length
+/// and the refusals.
 final class DatabaseReader: Sendable {
     /// Jobs queued and not yet taken by a thread, at most, for the whole process.
-    static let defaultCapacity = 4096
-
     let capacity: Int
+    private let metrics: ServerMetrics
     // Shared by the loops (submitting) and the reader threads (taking): the queue is the
     // hand-over between threads, so it is behind a lock.
     private let queue = Mutex<(items: [ReadJob], stopping: Bool)>(([], false))
@@ -49,9 +50,12 @@ final class DatabaseReader: Sendable {
     /// - Parameters:
     ///   - threadCount: how many reads run at once (each thread holds one connection).
     ///   - storage: opens each thread's store, on that thread.
-    init(threadCount: Int, capacity: Int = DatabaseReader.defaultCapacity, storage: any StorageBackend,
-         group: LoopGroup, logger: Logger) throws {
+    ///   - capacity: jobs queued at most (`ServerConfig.maxQueuedReads`).
+    init(threadCount: Int, capacity: Int, storage: any StorageBackend, group: LoopGroup,
+         metrics: ServerMetrics, logger: Logger) throws {
+        precondition(capacity > 0, "a reader that refuses every job")
         self.capacity = capacity
+        self.metrics = metrics
         wakeup = try WakeupSignal()
         var started: [LoopThread] = []
         for _ in 0..<max(1, threadCount) {
@@ -67,9 +71,14 @@ final class DatabaseReader: Sendable {
         let accepted = queue.withLock { q -> Bool in
             guard q.items.count < capacity else { return false }
             q.items.append(job)
+            metrics.readsQueued.store(q.items.count, ordering: .relaxed)
             return true
         }
-        if accepted { wakeup.signal() }
+        if accepted {
+            wakeup.signal()
+        } else {
+            metrics.readsRefused.add(1, ordering: .relaxed)
+        }
         return accepted
     }
 
@@ -98,6 +107,7 @@ final class DatabaseReader: Sendable {
                 let n = min(Self.batch, q.items.count)
                 let taken = Array(q.items.prefix(n))
                 q.items.removeFirst(n)
+                if n > 0 { metrics.readsQueued.store(q.items.count, ordering: .relaxed) }
                 return (taken, q.stopping, !q.items.isEmpty)
             }
             // Another thread may be asleep while jobs wait: pass the wake-up on.

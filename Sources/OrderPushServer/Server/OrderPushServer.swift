@@ -141,8 +141,9 @@ public final class OrderPushServer {
         // the rest), with SQLite only searches (one thread, as the other reads stay on the
         // loops: see `StoreReads`).
         let readsOnLoops = postgres == nil
-        let reader = try DatabaseReader(threadCount: !readsOnLoops ? max(2, loopCount) : 1, storage: storage,
-                                        group: group, logger: logger)
+        let reader = try DatabaseReader(threadCount: !readsOnLoops ? max(2, loopCount) : 1,
+                                        capacity: config.maxQueuedReads, storage: storage, group: group,
+                                        metrics: metrics, logger: logger)
         defer { reader.stopAndJoin() }
         // Process-wide: a user's connections may land on any loop.
         let userWrites = UserWriteLimiter(ratePerSecond: config.userWriteRate, burst: config.userWriteBurst)

@@ -60,6 +60,10 @@ public struct ServerConfig: Sendable {
     public var pollLimit = 500
     /// Largest number of writes committed in one transaction (group commit).
     public var maxWriteBatch = 256
+    /// Reads waiting for a `DatabaseReader` thread, all loops together (one queue per
+    /// process); past it a read is refused: 503 `storage_busy`, a subscribe `unavailable`, a
+    /// replay retries on the tick. Bounds what a slow or stuck database can pile up.
+    public var maxQueuedReads = 4096
     /// Writes (POST /api/orders) per second one `user` token's `sub` may make, across all
     /// loops; 0 turns the limit off. Admin and service callers are not limited.
     public var userWriteRate: Double = 10

@@ -14,6 +14,10 @@ public final class ServerMetrics: Sendable {
     public let connectionsRefused = Atomic<Int>(0)
     /// WebSockets closed with 1013 because the process's queued output passed its budget.
     public let outputBudgetClosed = Atomic<Int>(0)
+    /// Reads waiting for a `DatabaseReader` thread (set under the reader's queue lock).
+    public let readsQueued = Atomic<Int>(0)
+    /// Reads the reader refused because `--max-queued-reads` were already waiting.
+    public let readsRefused = Atomic<Int>(0)
     private let requestsByStatus = Mutex<[Int: Int]>([:])
     /// The node's name and database reachability (also what `/healthz` answers).
     public let node = NodeStatus()
@@ -51,6 +55,10 @@ public final class ServerMetrics: Sendable {
                [("", connectionsRefused.load(ordering: .relaxed))])
         metric("orderpush_output_budget_closed_total", "counter", "WebSockets closed with 1013 because all connections together held more than --max-total-output-bytes.",
                [("", outputBudgetClosed.load(ordering: .relaxed))])
+        metric("orderpush_reads_queued", "gauge", "Reads waiting for a database reader thread (at most --max-queued-reads).",
+               [("", readsQueued.load(ordering: .relaxed))])
+        metric("orderpush_reads_refused_total", "counter", "Reads refused because --max-queued-reads were waiting (503 storage_busy, a subscribe's unavailable, a replay page retried on the tick).",
+               [("", readsRefused.load(ordering: .relaxed))])
         if let queuedOutputBytes {
             metric("orderpush_output_queued_bytes", "gauge", "Bytes queued for all connections together (as of each loop's last turn).",
                    [("", queuedOutputBytes)])
