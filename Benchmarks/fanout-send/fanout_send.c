@@ -291,7 +291,7 @@ struct method {
     char name[32];
     enum kind kind;
     int batch;
-    int64_t *cpu, *median, *last, *rmedian, *rlast, *rcpu, *sys, syscalls;
+    int64_t *cpu, *median, *last, *rmedian, *rlast, *rcpu, *sys, *csw, syscalls;
 };
 
 static int64_t system_busy_ticks(void) {
@@ -362,7 +362,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nm; i++) {
         ms[i].cpu = calloc(ROUNDS, 8); ms[i].median = calloc(ROUNDS, 8); ms[i].last = calloc(ROUNDS, 8);
         ms[i].rmedian = calloc(ROUNDS, 8); ms[i].rlast = calloc(ROUNDS, 8); ms[i].rcpu = calloc(ROUNDS, 8);
-        ms[i].sys = calloc(ROUNDS, 8);
+        ms[i].sys = calloc(ROUNDS, 8); ms[i].csw = calloc(ROUNDS, 8);
     }
     signal(SIGPIPE, SIG_IGN);
     sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -399,9 +399,12 @@ int main(int argc, char **argv) {
         for (int j = 0; j < nm; j++) {
             usleep(pause_ms * 1000);
             int64_t ticks = system_busy_ticks();
+            struct rusage ru0, ru1;
+            getrusage(RUSAGE_THREAD, &ru0);
             sh->t0 = mono();
             atomic_store(&sh->round_started, ++round);
             struct sent s = run_round(&ms[j], sh->t0);
+            getrusage(RUSAGE_THREAD, &ru1);
             while (atomic_load(&sh->round_done) < round) usleep(100);
             if (r < 0) continue;
             ms[j].cpu[r] = s.cpu_ns;
@@ -412,26 +415,33 @@ int main(int argc, char **argv) {
             ms[j].rcpu[r] = sh->recv_cpu_ns;
             ms[j].sys[r] = system_busy_ticks() - ticks;
             ms[j].syscalls = s.syscalls;
+            // Context switches of the sending thread during the round (send2: the main thread's
+            // only, which waits for the two senders).
+            ms[j].csw[r] = (ru1.ru_nvcsw - ru0.ru_nvcsw) + (ru1.ru_nivcsw - ru0.ru_nivcsw);
         }
     }
     long hz = sysconf(_SC_CLK_TCK);
-    printf("%-16s %9s %9s %9s | %9s %9s | %9s %9s | %9s %9s\n", "method", "send µs", "recv µs", "all µs",
-           "median ms", "last ms", "r-med ms", "r-last ms", "sys µs", "syscalls");
-    printf("%-16s %9s %9s %9s | %9s %9s | %9s %9s | %9s %9s\n", "", "/deliv.", "/deliv.", "/deliv.",
-           "written", "written", "received", "received", "/deliv.", "/round");
+    printf("%-16s %9s %9s %9s | %9s %9s | %9s %9s | %9s %9s %9s\n", "method", "send µs", "recv µs", "all µs",
+           "median ms", "last ms", "r-med ms", "r-last ms", "sys µs", "syscalls", "switches");
+    printf("%-16s %9s %9s %9s | %9s %9s | %9s %9s | %9s %9s %9s\n", "", "/deliv.", "/deliv.", "/deliv.",
+           "written", "written", "received", "received", "/deliv.", "/round", "/round");
     for (int j = 0; j < nm; j++) {
         struct method *m = &ms[j];
         double cpu = median_of(m->cpu, ROUNDS) / 1e3 / N, rcpu = median_of(m->rcpu, ROUNDS) / 1e3 / N;
         int64_t sysTicks = 0;
         for (int r = 0; r < ROUNDS; r++) sysTicks += m->sys[r];
         double sys = (double)sysTicks / hz * 1e6 / ROUNDS / N;   // mean: ticks are 10 ms coarse
-        printf("%-16s %9.2f %9.2f %9.2f | %9.2f %9.2f | %9.2f %9.2f | %9.2f %9lld\n", m->name, cpu, rcpu, cpu + rcpu,
+        printf("%-16s %9.2f %9.2f %9.2f | %9.2f %9.2f | %9.2f %9.2f | %9.2f %9lld %9lld\n", m->name, cpu, rcpu, cpu + rcpu,
                median_of(m->median, ROUNDS) / 1e6, median_of(m->last, ROUNDS) / 1e6,
-               median_of(m->rmedian, ROUNDS) / 1e6, median_of(m->rlast, ROUNDS) / 1e6, sys, (long long)m->syscalls);
+               median_of(m->rmedian, ROUNDS) / 1e6, median_of(m->rlast, ROUNDS) / 1e6, sys, (long long)m->syscalls,
+               (long long)median_of(m->csw, ROUNDS));
     }
     if (sh->ready & 2) printf("(MSG_ZEROCOPY: the kernel reported SO_EE_CODE_ZEROCOPY_COPIED: it copied the bytes after all)\n");
     printf("send/recv µs: sender thread(s) / receiver process CPU time per delivery, median of rounds; "
            "sys: whole machine's busy time per delivery from /proc/stat (all processes), mean of rounds\n");
+    fflush(stdout);
+    // Registered files keep their sockets open until the ring goes: the receiver waits for EOF.
+    if (ring_kind >= 0) io_uring_queue_exit(&ring);
     for (int i = 0; i < N; i++) close(fds[i]);
     waitpid(child, NULL, 0);
     return 0;
