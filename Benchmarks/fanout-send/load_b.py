@@ -76,23 +76,29 @@ def parse_trace(path, server_pid, loadgen_pid, subscribers):
     if not writes_by_fd:
         return None
     pub_writes = max(writes_by_fd.values(), key=len)   # the publisher's connection writes most
+    # Sends and reads are assigned to messages by count: the server sends each message to
+    # every subscriber once, in publishing order, and each subscriber reads its messages in
+    # order, so the k-th block of N sends (reads) is message k's, give or take the boundary
+    # (when the load generator lags, one read may hold two messages: then the figures are
+    # early by that much). The publisher's own reads (one answer per POST) are few.
+    # Blocks are counted from the end: perf attaches while the first messages are under way,
+    # so the first recorded publish may have only part of its sends and reads recorded.
     rows = []
-    bounds = pub_writes + [float("inf")]
-
-    def window(times, a, b):
-        import bisect
-        return times[bisect.bisect_left(times, a):bisect.bisect_left(times, b)]
-
-    for k in range(len(pub_writes)):
-        a, b = bounds[k], bounds[k + 1]
-        s, r, sr = window(sends, a, b), window(reads, a, b), window(server_reads, a, b)
-        if len(s) < subscribers * 0.9 or len(r) < subscribers * 0.9 or not sr:
-            continue   # a message whose deliveries ran into the next publish is skipped
-        ms = lambda t: (t - a) * 1000
+    n = subscribers
+    count = len(pub_writes)
+    for k, t_pub in enumerate(pub_writes):
+        from_end = count - k
+        if from_end * n > len(sends) or from_end * n > len(reads):
+            continue
+        s = sends[len(sends) - from_end * n:len(sends) - (from_end - 1) * n]
+        r = reads[len(reads) - from_end * n:len(reads) - (from_end - 1) * n]
+        if s[0] < t_pub:
+            continue   # not this message's: the counts do not line up (a lost event)
+        later = [t for t in server_reads if t >= t_pub]
+        ms = lambda t: (t - t_pub) * 1000
         rows.append({
-            "server_read": ms(sr[0]), "first_send": ms(s[0]), "median_send": ms(s[len(s) // 2]),
-            "last_send": ms(s[-1]), "median_read": ms(r[len(r) // 2]), "last_read": ms(r[-1]),
-            "sends": len(s), "reads": len(r)})
+            "server_read": ms(later[0]) if later else None, "first_send": ms(s[0]), "median_send": ms(s[n // 2]),
+            "last_send": ms(s[-1]), "median_read": ms(r[n // 2]), "last_read": ms(r[-1])})
     return rows, len(pub_writes)
 
 
@@ -100,7 +106,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--loadgen", required=True)
     ap.add_argument("--db-dir", required=True)
-    ap.add_argument("--variant", action="append", required=True, help="NAME=BINARY [server args]")
+    ap.add_argument("--variant", action="append", required=True, help="NAME=[ENV=VALUE...] BINARY [server args]")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--subscribers", type=int, default=10000)
     ap.add_argument("--messages", type=int, default=100)
@@ -114,7 +120,11 @@ def main():
     for v in args.variant:
         name, cmd = v.split("=", 1)
         words = shlex.split(cmd)
-        variants.append((name, words[0], words[1:]))
+        env = {}
+        while "=" in words[0] and not words[0].startswith("/"):
+            key, value = words.pop(0).split("=", 1)
+            env[key] = value
+        variants.append((name, words[0], words[1:], env))
     secret = os.path.join(args.db_dir, "jwt-secret")
     if not os.path.exists(secret):
         with open(secret, "w") as f:
@@ -122,13 +132,14 @@ def main():
         os.chmod(secret, 0o600)
 
     port = args.port
-    results = {name: [] for name, _, _ in variants}
+    results = {name: [] for name, _, _, _ in variants}
     for run in range(1, args.runs + 1):
-        for name, binary, extra in variants:
+        for name, binary, extra, env in variants:
             port += 1
             db = tempfile.mkdtemp(dir=args.db_dir)
             server = subprocess.Popen([binary, "serve", "--bench", "--port", str(port), "--db", f"{db}/orderpush.sqlite",
                                        "--jwt-secret-file", secret] + extra, cwd=args.cwd,
+                                      env=dict(os.environ, **env),
                                       stdout=subprocess.DEVNULL, stderr=open(f"{db}/server.log", "w"))
             wait_port(port)
             time.sleep(0.5)
@@ -145,7 +156,7 @@ def main():
                     before, lg_before = proc_cpu(server.pid), proc_cpu(lg.pid)
                     if args.trace:
                         trace_file = f"{db}/trace.data"
-                        perf = subprocess.Popen(["perf", "record", "-q", "-o", trace_file, "-m", "8M",
+                        perf = subprocess.Popen(["perf", "record", "-q", "-o", trace_file, "-m", "64M",
                                                  "-e", "syscalls:sys_enter_sendto", "-e", "syscalls:sys_exit_read",
                                                  "-e", "syscalls:sys_enter_write",
                                                  "-p", f"{server.pid},{lg.pid}"],
@@ -181,7 +192,7 @@ def main():
                     rows, published = parsed
                     row["traced_messages"] = f"{len(rows)} of {published}"
                     for key in ("server_read", "first_send", "median_send", "last_send", "median_read", "last_read"):
-                        vals = [r[key] for r in rows]
+                        vals = [r[key] for r in rows if r[key] is not None]
                         if vals:
                             row[key + "_ms"] = round(statistics.median(vals), 2)
                 os.remove(trace_file)
