@@ -29,7 +29,9 @@ import WebSocket
 //   formed, its close code (if any) valid on the wire; at most one close frame, and no frame
 //   of any kind after it;
 // - `acceptsFrames` is true exactly while the WebSocket is open and no close was sent;
-// - a `Connection: close` answer or an error is followed by no other answer.
+// - a `Connection: close` answer or an error is followed by no other answer;
+// - a tick before `nextTickDueMs` would do nothing (so `Connection` may skip it), and after a
+//   tick that did nothing the due time is in the future.
 
 private let outputCap = 512
 private let rateSettings = MessageRateLimit(perSecond: 2, burst: 4)
@@ -226,7 +228,19 @@ private final class Driver {
 
     func tick(advanceMs: Int64) {
         nowMs += advanceMs
-        perform(machine.tick(nowMs: nowMs))
+        let due = machine.nextTickDueMs
+        if nowMs < due {
+            // `Connection.tick` does not call the machine before its due time: that must
+            // never skip an action.
+            var copy = machine
+            if case .none = copy.tick(nowMs: nowMs) {} else { require(false, "tick acted at \(nowMs), before its due time \(due)") }
+        }
+        let action = machine.tick(nowMs: nowMs)
+        if case .none = action {
+            // A due time in the past would make every later tick reach the machine.
+            require(machine.nextTickDueMs > nowMs, "nothing done at \(nowMs) yet due at \(machine.nextTickDueMs)")
+        }
+        perform(action)
         checkFlags()
     }
 
