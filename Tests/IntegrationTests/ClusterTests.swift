@@ -284,7 +284,7 @@ struct ClusterTests {
         stuck.send("GET /api/orders/\(created.id) HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer \(admin)\r\n\r\n"
                    + "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         // The server's read is waiting for the lock (seen from PostgreSQL, not timed).
-        #expect(try Self.waitForLockWaiter(lock), "the GET never waited for the lock")
+        #expect(try lock.waitForLockWaiters(), "the GET never waited for the lock")
 
         // The loop serves everyone else meanwhile.
         let health = try #require(try cluster.client(0).request("GET", "/healthz"))
@@ -307,18 +307,6 @@ struct ClusterTests {
         #expect(next.status == 200 && next.json?["status"] as? String == "ok")
     }
 
-    /// Waits (generously, without timing anything) until a server session waits for a lock.
-    static func waitForLockWaiter(_ session: PsqlTransaction) throws -> Bool {
-        for _ in 0..<300 {
-            // Inside a transaction the activity view is a snapshot, unless cleared.
-            let answer = try session.query("SELECT pg_stat_clear_snapshot(); SELECT 'waiting=' || count(*) || ';' "
-                                           + "FROM pg_stat_activity WHERE wait_event_type = 'Lock';", until: ";")
-            if !answer.contains("waiting=0;") { return true }
-            usleep(50_000)
-        }
-        return false
-    }
-
     /// A subscribe whose cursor check waits for the database (the log's row locked by
     /// another session) holds the messages sent after it: they are answered after it, in
     /// order, and the replay it started, cancelled by the unsubscribe that followed, sends
@@ -334,7 +322,7 @@ struct ClusterTests {
         session.subscribe("admin", since: 0)
         session.send(#"{"type":"unsubscribe","channel":"admin"}"#)
         session.send(#"{"type":"no-such-type"}"#)
-        #expect(try Self.waitForLockWaiter(lock), "the subscribe never waited for the lock")
+        #expect(try lock.waitForLockWaiters(), "the subscribe never waited for the lock")
         lock.finish()
         var types: [String] = []
         while types.count < 3, let message = session.next() {

@@ -64,10 +64,7 @@ import Testing
         // /metrics shows the budget's closes and the queued total.
         // A new connection: the first one idled past the keep-alive limit meanwhile.
         let metrics = try TestClient(port: server.port, timeoutSeconds: 10).request("GET", "/metrics")?.text ?? ""
-        func value(_ name: String) -> Int? {
-            let line = metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-            return line.flatMap { Int($0.split(separator: " ")[1]) }
-        }
+        func value(_ name: String) -> Int? { TestClient.metric(name, in: metrics) }
         let budgetCloses = try #require(value("orderpush_output_budget_closed_total"))
         #expect(budgetCloses >= 1)
         let queued = try #require(value("orderpush_output_queued_bytes"))

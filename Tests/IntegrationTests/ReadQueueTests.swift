@@ -29,11 +29,7 @@ struct ReadQueueTests {
         func client() throws -> TestClient { try TestClient(port: server.port, timeoutSeconds: 60) }
 
         /// A sample of `/metrics` without labels.
-        func metric(_ name: String) throws -> Int? {
-            let text = try client().request("GET", "/metrics")?.text ?? ""
-            let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
-            return line.flatMap { Int($0.split(separator: " ")[1]) }
-        }
+        func metric(_ name: String) throws -> Int? { try client().metric(name) }
 
         /// Waits (generously; nothing is timed) until `/metrics` shows `name` satisfying `condition`.
         func waitForMetric(_ name: String, _ condition: (Int) -> Bool) throws -> Bool {
@@ -52,21 +48,6 @@ struct ReadQueueTests {
         }
 
         deinit { server.stop() }   // before the cluster goes
-    }
-
-    /// Waits (generously, without timing anything) until at least `count` sessions wait for
-    /// a lock, as PostgreSQL sees it.
-    static func waitForLockWaiters(_ session: PsqlTransaction, atLeast count: Int) throws -> Bool {
-        for _ in 0..<1200 {
-            // Inside a transaction the activity view is a snapshot, unless cleared.
-            let answer = try session.query("SELECT pg_stat_clear_snapshot(); SELECT 'waiting=' || count(*) || ';' "
-                                           + "FROM pg_stat_activity WHERE wait_event_type = 'Lock';", until: ";")
-            if let r = answer.range(of: "waiting="), let n = Int(answer[r.upperBound...].prefix { $0.isNumber }), n >= count {
-                return true
-            }
-            usleep(50_000)
-        }
-        return false
     }
 
     /// Waits until a replay is held by its subscriber, who reads nothing: output is queued
@@ -95,7 +76,7 @@ struct ReadQueueTests {
         var waiting: [TestClient] = []
         for n in 1...readerThreads {
             waiting.append(try node.sendGet(orderID))
-            try #require(try waitForLockWaiters(lock, atLeast: n), "reader thread \(n) never waited for the lock")
+            try #require(try lock.waitForLockWaiters(atLeast: n), "reader thread \(n) never waited for the lock")
         }
         for n in 1...bound {
             waiting.append(try node.sendGet(orderID))

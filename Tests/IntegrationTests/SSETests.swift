@@ -193,11 +193,7 @@ import Testing
         let slow = try EventStreamSession(port: server.port, path: "/api/events?channel=admin&access_token=\(admin)",
                                           timeoutSeconds: 20, receiveBufferBytes: 4096)
         #expect(slow.response.status == 200)
-        func slowConsumersClosed() -> Int {
-            let text = client.request("GET", "/metrics")?.text ?? ""
-            let line = text.split(separator: "\n").first { $0.hasPrefix("orderpush_slow_consumers_closed_total ") }
-            return line.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
-        }
+        func slowConsumersClosed() -> Int { client.metric("orderpush_slow_consumers_closed_total") ?? -1 }
         // ~30 KB orders (one event fits under the cap) until the server gives up on the reader.
         let metadata = #""metadata":{"blob":"\#(String(repeating: "y", count: 30_000))"}"#
         var created: [Int] = []

@@ -24,11 +24,7 @@ import Testing
         // gives up on the slow subscriber, whose kernel buffers fill first.
         let metadata = #""metadata":{"blob":"\#(String(repeating: "x", count: 30_000))"}"#
         var created: [Int] = []
-        func slowConsumersClosed() -> Int {
-            let text = client.request("GET", "/metrics")?.text ?? ""
-            let line = text.split(separator: "\n").first { $0.hasPrefix("orderpush_slow_consumers_closed_total ") }
-            return line.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
-        }
+        func slowConsumersClosed() -> Int { client.metric("orderpush_slow_consumers_closed_total") ?? -1 }
         while created.count < 1000, created.count % 10 != 0 || slowConsumersClosed() == 0 {
             created.append(try client.createOrder(token: admin, body: OrderBody.simple(userId: "bulk", extra: metadata)).seq)
             // In step with the fast reader: it never has more than one event outstanding, so

@@ -59,6 +59,21 @@ final class PsqlTransaction {
         return text
     }
 
+    /// Waits (generously, without timing anything) until at least `count` sessions wait for
+    /// a lock, as PostgreSQL sees it; false if they never do.
+    func waitForLockWaiters(atLeast count: Int = 1) throws -> Bool {
+        for _ in 0..<1200 {
+            // Inside a transaction the activity view is a snapshot, unless cleared.
+            let answer = try query("SELECT pg_stat_clear_snapshot(); SELECT 'waiting=' || count(*) || ';' "
+                                   + "FROM pg_stat_activity WHERE wait_event_type = 'Lock';", until: ";")
+            if let r = answer.range(of: "waiting="), let n = Int(answer[r.upperBound...].prefix { $0.isNumber }), n >= count {
+                return true
+            }
+            usleep(50_000)
+        }
+        return false
+    }
+
     /// Commits (releasing the locks) and ends the session.
     func finish() {
         guard !finished else { return }

@@ -207,3 +207,18 @@ final class TestClient {
         return nil
     }
 }
+
+extension TestClient {
+    /// The value of a `/metrics` sample without labels (`name value`), read with a
+    /// `GET /metrics` on this connection; nil when the answer or the line is missing.
+    func metric(_ name: String) -> Int? {
+        guard let text = request("GET", "/metrics")?.text else { return nil }
+        return Self.metric(name, in: text)
+    }
+
+    /// The value of the sample `name` (without labels) in a `/metrics` text.
+    static func metric(_ name: String, in text: String) -> Int? {
+        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Int($0.split(separator: " ")[1]) }
+    }
+}
