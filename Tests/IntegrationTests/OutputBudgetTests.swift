@@ -65,7 +65,14 @@ import Testing
         // A new connection: the first one idled past the keep-alive limit meanwhile.
         let metrics = try TestClient(port: server.port, timeoutSeconds: 10).request("GET", "/metrics")?.text ?? ""
         func value(_ name: String) -> Int? { TestClient.metric(name, in: metrics) }
-        let budgetCloses = try #require(value("orderpush_output_budget_closed_total"))
+        var budgetCloses = try #require(value("orderpush_output_budget_closed_total"))
+        // The loops shed stalled queues on their ticks: on a busy machine the first close can
+        // come after the reader is done. Wait for it (generously; nothing is timed).
+        let metricsClient = try TestClient(port: server.port, timeoutSeconds: 10)
+        for _ in 0..<600 where budgetCloses < 1 {
+            usleep(50_000)
+            budgetCloses = metricsClient.metric("orderpush_output_budget_closed_total") ?? budgetCloses
+        }
         #expect(budgetCloses >= 1)
         let queued = try #require(value("orderpush_output_queued_bytes"))
         #expect(queued >= 0 && queued <= Self.totalBudget + Self.perConnectionCap)
